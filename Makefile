@@ -1,0 +1,47 @@
+# Discern — build, test and demo on a fresh Debian machine.
+# `make test` and `make demo` install what they need (apt packages) before building.
+
+SWIFT      ?= swift
+APT_PKGS   := pkg-config libpcre2-dev libyaml-dev
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN        := .build/debug/discern
+CORPUS     ?= ../shared/data/corpus
+
+.PHONY: deps build test demo lint rules-test bench-rules clean
+
+# Installs the system libraries only when pkg-config cannot find them.
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpcre2-8 yaml-0.1; then \
+	  echo "Installing $(APT_PKGS) …"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: build
+	$(BIN) lint Rules
+	$(BIN) test Rules
+	$(SWIFT) test
+
+demo: build
+	@echo "== discern lint Rules"
+	@$(BIN) lint Rules
+	@echo
+	@echo "== discern test Rules"
+	@$(BIN) test Rules
+	@echo
+	@echo "== discern scan --file Playground/messages.txt"
+	@$(BIN) scan --file Playground/messages.txt
+
+lint: build
+	$(BIN) lint Rules
+
+# Messages per second of RuleSet.evaluate next to Python `re` over the same patterns, one thread.
+bench-rules: deps
+	$(SWIFT) build -c release --product discern-bench
+	python3 Benchmarks/bench_rules.py --bench .build/release/discern-bench --rules Rules \
+	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl
+
+clean:
+	rm -rf .build

@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "Discern",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "discern", targets: ["DiscernCLI"]),
+    .executable(name: "discern-bench", targets: ["DiscernBench"]),
+    .library(name: "DiscernRules", targets: ["DiscernRules"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // System libraries: found through pkg-config, installed by `make deps` (apt).
+    .systemLibrary(
+      name: "CPCRE2", pkgConfig: "libpcre2-8",
+      providers: [.apt(["libpcre2-dev"])]),
+    .systemLibrary(
+      name: "CYAML", pkgConfig: "yaml-0.1",
+      providers: [.apt(["libyaml-dev"])]),
+
+    // The rule DSL: YAML → validated rules → compiled matchers → features with evidence.
+    .target(name: "DiscernRules", dependencies: ["CPCRE2", "CYAML"]),
+
+    // The `discern` command.
+    .executableTarget(
+      name: "DiscernCLI",
+      dependencies: [
+        "DiscernRules",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    // Benchmarks print figures; they are never timed unit tests.
+    .executableTarget(name: "DiscernBench", dependencies: ["DiscernRules"]),
+
+    .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
+    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
+  ]
+)

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+@main
+struct Discern: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "discern",
+    abstract: "Tell serious self-harm intent apart from casual mentions, and show why.",
+    discussion: """
+      Discern supports human moderators. It is not a clinical instrument. If you or someone \
+      you know is in crisis, contact local emergency services or a crisis line \
+      (for example 988 in the US, 116 123 in the UK and Ireland; findahelpline.com lists others).
+      """,
+    subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self])
+}
+
+/// Options every command that reads rules shares.
+struct RulesOptions: ParsableArguments {
+  @Option(name: .long, help: "Folder of YAML rule packs.")
+  var rules: String = "Rules"
+}

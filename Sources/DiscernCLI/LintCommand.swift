@@ -1,0 +1,43 @@
+import ArgumentParser
+import DiscernRules
+
+struct LintCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lint",
+    abstract: "Check rule packs: syntax, keys, ids, patterns, and patterns that backtrack without bound.")
+
+  @Argument(help: "Folder of YAML rule packs.")
+  var directory: String = "Rules"
+
+  @Flag(help: "Treat warnings as errors.")
+  var strict = false
+
+  func run() throws {
+    let result = RuleCompiler.compile(directory: directory)
+    var diagnostics = result.diagnostics
+    // Lint the rules that parsed even when others did not: one run reports everything.
+    diagnostics += RuleLint.warnings(for: result.definitions)
+    for diagnostic in diagnostics { print(diagnostic) }
+    let errors = diagnostics.filter { $0.severity == .error }.count
+    let warnings = diagnostics.count - errors
+    print(RuleSummary(result.definitions).line + ": \(plural(errors, "error")), \(plural(warnings, "warning")).")
+    if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
+  }
+}
+
+/// "4 packs, 23 rules (21 stable, 1 shadow, 1 disabled)".
+struct RuleSummary {
+  let line: String
+
+  init(_ definitions: [RuleDefinition]) {
+    let packs = Set(definitions.map(\.pack)).count
+    let counts = RuleStatus.allCases.compactMap { status -> String? in
+      let n = definitions.filter { $0.status == status }.count
+      return n > 0 ? "\(n) \(status.rawValue)" : nil
+    }
+    let detail = counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))"
+    line = "\(plural(packs, "pack")), \(plural(definitions.count, "rule"))\(detail)"
+  }
+}
+
+func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }

@@ -1,0 +1,114 @@
+/// All active rules (stable and shadow) compiled together: a fixed feature order keyed by rule
+/// id, the dependency order for evaluation, and the compiled matchers. Immutable and shareable
+/// across threads; each thread brings its own `PCRE2Matcher`.
+public final class RuleSet: Sendable {
+  /// Rules in feature order (sorted by id, so moving a rule between files changes nothing).
+  public let rules: [RuleDefinition]
+  /// `features[i]` of an evaluation belongs to `featureIDs[i]`.
+  public let featureIDs: [String]
+  let evaluationOrder: [Int]
+  let referenceIndices: [[Int]]
+  let unlessIndices: [[Int]]
+  private let indexByID: [String: Int]
+
+  init(rules unsorted: [RuleDefinition], evaluationOrder unsortedOrder: [Int]) {
+    let sorted = unsorted.indices.sorted { unsorted[$0].id < unsorted[$1].id }
+    let position = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
+    rules = sorted.map { unsorted[$0] }
+    featureIDs = rules.map(\.id)
+    indexByID = Dictionary(uniqueKeysWithValues: featureIDs.enumerated().map { ($1, $0) })
+    evaluationOrder = unsortedOrder.map { position[$0]! }
+    let index = indexByID
+    referenceIndices = rules.map { $0.kind.references.map { index[$0.id]! } }
+    unlessIndices = rules.map { $0.unless.map { index[$0.id]! } }
+  }
+
+  public func index(of id: String) -> Int? { indexByID[id] }
+
+  public func rule(_ id: String) -> RuleDefinition? { indexByID[id].map { rules[$0] } }
+
+  /// Evaluates every rule on `text`, with a matcher made for this call.
+  public func evaluate(_ text: String) -> RuleEvaluation {
+    evaluate(text, matcher: PCRE2Matcher())
+  }
+
+  /// Evaluates every rule on `text`. Reuse one matcher per thread on hot paths.
+  public func evaluate(_ text: String, matcher: PCRE2Matcher) -> RuleEvaluation {
+    let message = MessageText(text)
+    var outcomes = [RuleOutcome](repeating: .miss, count: rules.count)
+    for i in evaluationOrder {
+      let references = referenceIndices[i]
+      let referenced = references.isEmpty ? [] : references.map { outcomes[$0] }
+      var outcome = rules[i].kind.evaluate(message, referenced: referenced, matcher: matcher)
+      if outcome.hit, !unlessIndices[i].isEmpty {
+        outcome = Self.cancel(outcome, by: unlessIndices[i].map { outcomes[$0] }, in: message)
+      }
+      outcomes[i] = outcome
+    }
+    return RuleEvaluation(ruleSet: self, message: message, outcomes: outcomes)
+  }
+
+  /// `unless`: drop each span that shares a sentence with a hit of a cancelling rule. A rule
+  /// without spans is cancelled by any hit of it.
+  static func cancel(_ outcome: RuleOutcome, by cancelling: [RuleOutcome], in message: MessageText) -> RuleOutcome {
+    let hits = cancelling.filter(\.hit)
+    guard !hits.isEmpty else { return outcome }
+    if outcome.spans.isEmpty || hits.contains(where: { $0.spans.isEmpty }) { return .miss }
+    let sentences = Set(hits.flatMap(\.spans).map { message.sentence(ofByte: $0.lowerBound) })
+    let kept = outcome.spans.filter { !sentences.contains(message.sentence(ofByte: $0.lowerBound)) }
+    return RuleOutcome(spans: kept, limit: outcome.limit)
+  }
+}
+
+/// A rule's hit on one message, in Unicode scalar offsets of the original text.
+public struct Evidence: Sendable, Equatable, Codable {
+  public let rule: String
+  public let type: SpanType?
+  public let start: Int
+  public let end: Int
+  public let text: String
+}
+
+/// A PCRE2 limit that stopped a rule on a message. The rule keeps what it found before; the
+/// engine moves on rather than hang.
+public struct LimitEvent: Sendable, Equatable, Codable {
+  public let rule: String
+  public let limit: PCRE2Limit
+}
+
+/// What the rules found in one message.
+public struct RuleEvaluation: Sendable {
+  /// One value per rule, in `RuleSet.featureIDs` order: 1 for a hit, 0 otherwise.
+  public let features: [Double]
+  /// Every span of every rule that hit, ordered by position, then rule id.
+  public let evidence: [Evidence]
+  public let limitEvents: [LimitEvent]
+  /// Ids of the rules that hit (spans or not), in feature order.
+  public let hitRules: [String]
+
+  init(ruleSet: RuleSet, message: MessageText, outcomes: [RuleOutcome]) {
+    features = outcomes.map { $0.hit ? 1 : 0 }
+    var evidence: [Evidence] = []
+    var limits: [LimitEvent] = []
+    var hits: [String] = []
+    for (i, outcome) in outcomes.enumerated() {
+      let rule = ruleSet.rules[i]
+      if let limit = outcome.limit { limits.append(LimitEvent(rule: rule.id, limit: limit)) }
+      guard outcome.hit else { continue }
+      hits.append(rule.id)
+      for span in outcome.spans {
+        let start = message.scalarOffset(ofByte: span.lowerBound)
+        let end = start + UTF8Text.scalarCount(message.bytes[span])
+        evidence.append(
+          Evidence(rule: rule.id, type: rule.marks, start: start, end: end, text: message.originalText(scalars: start..<end)))
+      }
+    }
+    self.evidence = evidence.sorted { ($0.start, $0.end, $0.rule) < ($1.start, $1.end, $1.rule) }
+    limitEvents = limits
+    hitRules = hits
+  }
+
+  public func hit(_ ruleID: String) -> Bool { hitRules.contains(ruleID) }
+
+  public func evidence(for ruleID: String) -> [Evidence] { evidence.filter { $0.rule == ruleID } }
+}

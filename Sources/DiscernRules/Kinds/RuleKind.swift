@@ -1,0 +1,66 @@
+/// A rule kind: one Swift type that reads its own YAML keys and evaluates a message.
+///
+/// Adding a kind means writing one type that conforms to this protocol and listing it in
+/// `RuleKinds.all`. Everything else (ids, status, examples, `unless`, ordering, evidence) is shared.
+public protocol RuleKind: Sendable {
+  /// The value of `kind:` that selects this type.
+  static var name: String { get }
+  /// The keys this kind reads besides the common ones (`id`, `kind`, `description`, …).
+  static var keys: [String] { get }
+  /// Reads and compiles the kind's keys; nil when they are unusable (the reader says why).
+  static func read(_ reader: RuleReader) -> Self?
+
+  /// Other rules this one reads, in the order `evaluate` receives their outcomes.
+  var references: [RuleReference] { get }
+  /// Patterns that lint should exercise, with where they were written.
+  var lintPatterns: [LintablePattern] { get }
+  /// Evaluates the rule on one message. `referenced` holds the outcomes of `references`.
+  func evaluate(_ message: MessageText, referenced: [RuleOutcome], matcher: PCRE2Matcher) -> RuleOutcome
+}
+
+extension RuleKind {
+  public var references: [RuleReference] { [] }
+  public var lintPatterns: [LintablePattern] { [] }
+}
+
+/// What one rule found in one message.
+public struct RuleOutcome: Sendable {
+  public var hit: Bool
+  /// Byte ranges in the normalized message, left to right.
+  public var spans: [Range<Int>]
+  /// Set when a PCRE2 limit stopped the search; what was found before it stands.
+  public var limit: PCRE2Limit?
+
+  public init(hit: Bool, spans: [Range<Int>] = [], limit: PCRE2Limit? = nil) {
+    self.hit = hit
+    self.spans = spans
+    self.limit = limit
+  }
+
+  public static let miss = RuleOutcome(hit: false)
+
+  /// A hit exactly when there is a span.
+  public init(spans: [Range<Int>], limit: PCRE2Limit? = nil) {
+    self.init(hit: !spans.isEmpty, spans: spans, limit: limit)
+  }
+}
+
+/// A compiled pattern and the YAML scalar it came from, for lint to report at.
+public struct LintablePattern: Sendable {
+  public let pattern: PCRE2Pattern
+  public let node: YAMLNode
+  /// Terms compile to one generated pattern: lint reports it at the list, not inside it.
+  public let isGenerated: Bool
+}
+
+extension PCRE2Matcher {
+  /// Every match of `pattern` in the message as the spans of a rule outcome.
+  func outcome(of pattern: PCRE2Pattern, in message: MessageText) -> RuleOutcome {
+    message.bytes.withUnsafeBufferPointer { bytes in
+      let (spans, stop) = allMatches(pattern, in: bytes)
+      var limit: PCRE2Limit?
+      if case .limit(let which) = stop { limit = which }
+      return RuleOutcome(spans: spans, limit: limit)
+    }
+  }
+}

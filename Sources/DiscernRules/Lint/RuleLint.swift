@@ -1,0 +1,196 @@
+/// Checks that go beyond "does it compile": what a reviewer would ask of a rule before it ships.
+public enum RuleLint {
+  /// Warnings for the rules of a compile. Run by `discern lint`, not on every load: pumping
+  /// patterns costs a few milliseconds per rule.
+  public static func warnings(for definitions: [RuleDefinition]) -> [Diagnostic] {
+    var diagnostics: [Diagnostic] = []
+    let pump = PatternPump()
+    for rule in definitions {
+      if rule.examples.hit.isEmpty {
+        diagnostics.append(.warning("rule '\(rule.id)' has no 'hit' examples; add one so 'discern test' can check it", at: rule.idMark))
+      }
+      if rule.examples.miss.isEmpty {
+        diagnostics.append(.warning("rule '\(rule.id)' has no 'miss' examples; add one so 'discern test' can check it", at: rule.idMark))
+      }
+      for lintable in rule.kind.lintPatterns {
+        if let blowup = pump.firstBlowup(of: lintable.pattern, examples: rule.examples.hit.map(\.text)) {
+          diagnostics.append(
+            .warning(
+              "pattern in '\(rule.id)' backtracks without bound on the pumped input \(blowup.preview) "
+                + "(\(blowup.length) characters hit a \(pump.matchLimit)-step limit); make alternatives exclusive, "
+                + "bound repeats, or use atomic groups '(?>…)'", at: lintable.node.mark))
+        }
+        if !lintable.isGenerated {
+          for letter in SingleLetterAlternation.find(in: lintable.pattern.source) {
+            diagnostics.append(
+              .warning(
+                "single-letter alternative '\(letter.letter)' in '\(rule.id)' is not anchored at a word boundary, "
+                  + "so it matches inside any word; add '\\b' around the group",
+                at: lintable.node.mark(ofValueByteOffset: letter.byteOffset)))
+          }
+        }
+      }
+    }
+    return diagnostics
+  }
+}
+
+/// Runs a pattern against generated adversarial strings — a character or word of the pattern
+/// repeated, then a character that makes the match fail — under a small match limit. A linear
+/// pattern stays far below the limit; one with nested or overlapping repeats does not.
+struct PatternPump {
+  let length = 2_000
+  /// Steps allowed per pumped input: about 25 per character, far above what a linear search
+  /// needs and far below what nested repeats spend.
+  var matchLimit: UInt32 { UInt32(length * 25) }
+
+  struct Blowup {
+    let input: String
+    var length: Int { input.unicodeScalars.count }
+    var preview: String {
+      let head = String(input.unicodeScalars.prefix(12))
+      return "'\(head)…'"
+    }
+  }
+
+  func firstBlowup(of pattern: PCRE2Pattern, examples: [String]) -> Blowup? {
+    // The interpreter, not JIT: its step counter is deterministic and a limit is always reported.
+    let matcher = PCRE2Matcher(limits: .init(match: matchLimit, depth: 100_000, heapKiB: 50_000), useJIT: false)
+    for input in inputs(for: pattern.source, examples: examples) {
+      let bytes = Array(input.utf8)
+      let result = bytes.withUnsafeBufferPointer { matcher.search(pattern, in: $0, from: 0) }
+      if case .limit = result { return Blowup(input: input) }
+    }
+    return nil
+  }
+
+  /// Pumped strings built from the pattern's own characters and words and the rule's examples.
+  func inputs(for source: String, examples: [String]) -> [String] {
+    var characters: [Character] = []
+    var words: [String] = []
+    var word = ""
+    var escaped = false
+    func flushWord() {
+      if word.count >= 2, !words.contains(word) { words.append(word) }
+      word = ""
+    }
+    for character in source {
+      if escaped {
+        escaped = false
+        switch character {
+        case "w", "W", "b": characters.append("a")
+        case "d": characters.append("1")
+        case "s": characters.append(" ")
+        default: break
+        }
+        flushWord()
+        continue
+      }
+      if character == "\\" {
+        escaped = true
+        flushWord()
+        continue
+      }
+      if character.isLetter || character.isNumber || character == " " || character == "'" {
+        if !characters.contains(character) { characters.append(character) }
+      }
+      if character.isLetter { word.append(character) } else { flushWord() }
+    }
+    flushWord()
+    let breaker = "\u{1}"
+    var inputs = characters.prefix(24).map { String(repeating: String($0), count: length) + breaker }
+    inputs += words.prefix(12).flatMap { word -> [String] in
+      [pump(word + " ", breaker), pump(word, breaker)]
+    }
+    inputs += examples.prefix(4).map { pump($0 + " ", breaker) }
+    return inputs
+  }
+
+  func pump(_ unit: String, _ breaker: String) -> String {
+    let count = max(1, length / max(1, unit.count))
+    return String(repeating: unit, count: count) + breaker
+  }
+}
+
+/// Finds alternations with a one-letter alternative that is not held at a word boundary on
+/// both sides: `(u|you) suck` also hits "menu sucks".
+enum SingleLetterAlternation {
+  struct Finding {
+    let letter: Character
+    /// UTF-8 offset of the letter in the pattern.
+    let byteOffset: Int
+  }
+
+  static func find(in source: String) -> [Finding] {
+    let scalars = Array(source.unicodeScalars)
+    var findings: [Finding] = []
+    // Each open group: where its body starts, where each alternative starts, whether to check it.
+    struct Group { var bodyStart: Int; var groupStart: Int; var alternatives: [Int]; var check: Bool }
+    var stack: [Group] = [Group(bodyStart: 0, groupStart: 0, alternatives: [0], check: true)]
+    var i = 0
+    var inClass = false
+
+    func close(_ group: Group, end: Int, after: Int) {
+      guard group.check, group.alternatives.count > 1 else { return }
+      let bounds = zip(group.alternatives, group.alternatives.dropFirst().map { $0 - 1 } + [end])
+      let anchored = anchoredBefore(scalars, group.groupStart) && anchoredAfter(scalars, after)
+      if anchored { return }
+      for (start, stop) in bounds where stop - start == 1 && scalars[start].properties.isAlphabetic {
+        let offset = scalars[..<start].reduce(0) { $0 + UTF8.width($1) }
+        findings.append(Finding(letter: Character(scalars[start]), byteOffset: offset))
+      }
+    }
+
+    while i < scalars.count {
+      let c = scalars[i]
+      if c == "\\" { i += 2; continue }
+      if inClass {
+        if c == "]" { inClass = false }
+        i += 1
+        continue
+      }
+      switch c {
+      case "[":
+        inClass = true
+        if i + 1 < scalars.count, scalars[i + 1] == "]" { i += 1 }
+      case "(":
+        var body = i + 1
+        var check = true
+        if body < scalars.count, scalars[body] == "?" {
+          // (?: and (?i: are plain groups; lookarounds and others are not word alternations.
+          var j = body + 1
+          while j < scalars.count, scalars[j].properties.isAlphabetic || scalars[j] == "-" { j += 1 }
+          if j < scalars.count, scalars[j] == ":" { body = j + 1 } else { check = false; body = j + 1 }
+        }
+        stack.append(Group(bodyStart: body, groupStart: i, alternatives: [body], check: check))
+        i = body
+        continue
+      case ")":
+        if stack.count > 1 {
+          close(stack.removeLast(), end: i, after: i + 1)
+        }
+      case "|":
+        stack[stack.count - 1].alternatives.append(i + 1)
+      default:
+        break
+      }
+      i += 1
+    }
+    if let top = stack.first, stack.count == 1 { close(top, end: scalars.count, after: scalars.count) }
+    return findings
+  }
+
+  /// A word boundary, start of text, or whitespace/non-word right before the group.
+  static func anchoredBefore(_ s: [Unicode.Scalar], _ index: Int) -> Bool {
+    let before = String(String.UnicodeScalarView(s[..<index]))
+    return ["\\b", "^", "\\s", " ", "\\W", "(?<!\\w)", "\\A"].contains { before.hasSuffix($0) }
+  }
+
+  /// A word boundary, end of text, or whitespace/non-word right after the group, past any quantifier.
+  static func anchoredAfter(_ s: [Unicode.Scalar], _ index: Int) -> Bool {
+    var i = index
+    while i < s.count, "?+*".unicodeScalars.contains(s[i]) { i += 1 }
+    let after = String(String.UnicodeScalarView(s[i...]))
+    return ["\\b", "$", "\\s", " ", "\\W", "(?!\\w)", "\\z", "\\Z"].contains { after.hasPrefix($0) }
+  }
+}
