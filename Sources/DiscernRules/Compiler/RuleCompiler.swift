@@ -52,10 +52,13 @@ public enum RuleCompiler {
   public static func compile(sources: [(path: String, text: String)]) -> Result {
     var diagnostics = DiagnosticList()
     var definitions: [RuleDefinition] = []
+    var rejectedIDs: Set<String> = []
     for (path, text) in sources {
-      definitions += PackParser.parse(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
+      let pack = PackParser.parse(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
+      definitions += pack.rules
+      rejectedIDs.formUnion(pack.rejectedIDs)
     }
-    let linked = link(definitions, diagnostics: &diagnostics)
+    let linked = link(definitions, rejectedIDs: rejectedIDs, diagnostics: &diagnostics)
     guard !diagnostics.hasErrors, let linked else {
       return Result(ruleSet: nil, diagnostics: diagnostics.items, definitions: definitions)
     }
@@ -63,7 +66,9 @@ public enum RuleCompiler {
   }
 
   /// Checks ids and references across all packs and orders the rules.
-  static func link(_ definitions: [RuleDefinition], diagnostics: inout DiagnosticList) -> RuleSet? {
+  static func link(
+    _ definitions: [RuleDefinition], rejectedIDs: Set<String>, diagnostics: inout DiagnosticList
+  ) -> RuleSet? {
     var byID: [String: RuleDefinition] = [:]
     var unique: [RuleDefinition] = []
     for rule in definitions {
@@ -74,10 +79,12 @@ public enum RuleCompiler {
       byID[rule.id] = rule
       unique.append(rule)
     }
-    let allIDs = unique.map(\.id)
+    let allIDs = unique.map(\.id) + rejectedIDs.sorted()
     for rule in unique {
       for reference in rule.allReferences {
         guard let target = byID[reference.id] else {
+          // A rule rejected above was already reported; do not report each use of it again.
+          if rejectedIDs.contains(reference.id) { continue }
           diagnostics.error(
             "unknown rule '\(reference.id)' in '\(rule.id)'\(Suggestions.hint(for: reference.id, in: allIDs))",
             at: reference.mark)

@@ -4,39 +4,56 @@ public enum PackParser {
   static let commonRuleKeys = ["id", "kind", "description", "marks", "status", "unless", "examples"]
   static let exampleKeys = ["hit", "miss"]
 
+  /// What one file holds.
+  public struct Pack: Sendable {
+    /// Rules that passed validation, in file order.
+    public var rules: [RuleDefinition] = []
+    /// Ids of rules that were written but rejected (the diagnostics say why). References to
+    /// them are not reported again as unknown.
+    public var rejectedIDs: [String] = []
+  }
+
   /// The rules of one file. Rules with errors are left out; the diagnostics say why.
-  public static func parse(_ source: SourceText, text: String, diagnostics: inout DiagnosticList) -> [RuleDefinition] {
+  public static func parse(_ source: SourceText, text: String, diagnostics: inout DiagnosticList) -> Pack {
     guard let root = YAMLLoader().load(source, text: text, diagnostics: &diagnostics) else {
       if !diagnostics.hasErrors {
         diagnostics.error("empty rule file; expected 'pack:' and 'rules:'", at: SourceMark(source: source, line: 1, column: 1))
       }
-      return []
+      return Pack()
     }
     guard let pairs = root.mapping else {
       diagnostics.error("a rule pack is a mapping with 'pack:' and 'rules:', found \(root.kindName)", at: root.mark)
-      return []
+      return Pack()
     }
     reportUnknownKeys(in: pairs, allowed: packKeys, context: "in the pack", diagnostics: &diagnostics)
 
     guard let packNode = root["pack"] else {
       diagnostics.error("the pack needs a name: add 'pack: NAME' at the top", at: root.mark)
-      return []
+      return Pack()
     }
     guard let pack = packNode.scalar, isName(pack) else {
       diagnostics.error(
         "pack name must be lowercase letters, digits and '-', found '\(packNode.scalar ?? packNode.kindName)'",
         at: packNode.mark)
-      return []
+      return Pack()
     }
     guard let rulesNode = root["rules"] else {
       diagnostics.error("pack '\(pack)' has no 'rules:' list", at: root.mark)
-      return []
+      return Pack()
     }
     guard let items = rulesNode.sequence else {
       diagnostics.error("'rules' must be a list of rules, found \(rulesNode.kindName)", at: rulesNode.mark)
-      return []
+      return Pack()
     }
-    return items.compactMap { parseRule($0, pack: pack, diagnostics: &diagnostics) }
+    var result = Pack()
+    for item in items {
+      if let rule = parseRule(item, pack: pack, diagnostics: &diagnostics) {
+        result.rules.append(rule)
+      } else if let id = item["id"]?.scalar {
+        result.rejectedIDs.append(id)
+      }
+    }
+    return result
   }
 
   static func parseRule(_ node: YAMLNode, pack: String, diagnostics: inout DiagnosticList) -> RuleDefinition? {

@@ -24,11 +24,13 @@ public struct RuleExample: Sendable {
     var text = String.UnicodeScalarView()
     var spans: [Range<Int>] = []
     var openedAt: Int?
+    var openedInWritten = 0
     var count = 0
     for (offset, scalar) in written.unicodeScalars.enumerated() {
       if scalar == Self.open {
         if openedAt != nil { throw MarkerError(message: "'⟦' inside another marked span; spans do not nest", offset: offset) }
         openedAt = count
+        openedInWritten = offset
       } else if scalar == Self.close {
         guard let start = openedAt else { throw MarkerError(message: "'⟧' without an opening '⟦'", offset: offset) }
         if start == count { throw MarkerError(message: "empty marked span '⟦⟧'", offset: offset) }
@@ -40,7 +42,7 @@ public struct RuleExample: Sendable {
       }
     }
     if openedAt != nil {
-      throw MarkerError(message: "'⟦' is never closed with '⟧'", offset: written.unicodeScalars.count)
+      throw MarkerError(message: "'⟦' is never closed with '⟧'", offset: openedInWritten)
     }
     self.text = String(text)
     self.expectedSpans = spans

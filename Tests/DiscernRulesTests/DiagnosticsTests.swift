@@ -1,0 +1,169 @@
+import DiscernRules
+import Testing
+
+@Suite struct DiagnosticsTests {
+  /// The issue's acceptance file: a misspelt key, a bad regex and an unknown rule id, all
+  /// reported in one run with position, source line, caret and hint.
+  @Test func threeProblemsInOneRun() {
+    let text = """
+      pack: h
+      rules:
+        - id: h.kms
+          kind: pattern
+          patern: '\\bkms\\b'
+          description: kms
+        - id: h.bad
+          kind: pattern
+          pattern: '\\bmight as (well'
+          description: unbalanced
+        - id: h.both
+          kind: all
+          all: [h.kms, h.bda]
+          description: both
+      """
+    let result = RuleCompiler.compile(sources: [("Rules/h.yaml", text)])
+    #expect(result.ruleSet == nil)
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      Rules/h.yaml:5:5: error: unknown key 'patern' in rule 'h.kms'; did you mean 'pattern'?
+          patern: '\\bkms\\b'
+          ^
+      """,
+      """
+      Rules/h.yaml:9:31: error: invalid pattern: missing closing parenthesis
+          pattern: '\\bmight as (well'
+                                    ^
+      """,
+      """
+      Rules/h.yaml:13:18: error: unknown rule 'h.bda' in 'h.both'; did you mean 'h.bad'?
+          all: [h.kms, h.bda]
+                       ^
+      """,
+    ])
+  }
+
+  @Test func regexErrorColumnsAccountForQuoting() {
+    // '' inside single quotes is one ' in the value; the caret must still land on the '+'.
+    let text = pack("""
+        - id: t.q
+          kind: pattern
+          pattern: 'it''s +?+x'
+          description: d
+      """)
+    let result = compile(["t": text])
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      t.yaml:5:23: error: invalid pattern: quantifier does not follow a repeatable item
+          pattern: 'it''s +?+x'
+                            ^
+      """
+    ])
+  }
+
+  @Test func unknownKindAndStatusSuggestTheNearest() {
+    let result = compile(["t": pack("""
+        - id: t.a
+          kind: patern
+          status: shadw
+          description: d
+      """)])
+    #expect(result.diagnostics.map(\.message) == [
+      "unknown rule kind 'patern'; did you mean 'pattern'? (kinds: pattern, terms, near, all, any, not)",
+      "'status' cannot be 'shadw'; did you mean 'shadow'? (one of: stable, shadow, disabled)",
+    ])
+  }
+
+  @Test func idsMustBeNamespacedByTheirPack() {
+    let result = compile(["t": pack("""
+        - id: other.a
+          kind: terms
+          terms: [x]
+          description: d
+      """)])
+    #expect(result.diagnostics.map(\.message) == [
+      "rule id 'other.a' must be 't.NAME', with NAME in lowercase letters, digits and '-'"
+    ])
+  }
+
+  @Test func cyclesAreErrors() {
+    let result = compile(["t": pack("""
+        - id: t.a
+          kind: any
+          any: [t.b, t.c]
+          description: d
+        - id: t.b
+          kind: all
+          all: [t.a, t.c]
+          description: d
+        - id: t.c
+          kind: terms
+          terms: [x]
+          description: d
+      """)])
+    #expect(result.ruleSet == nil)
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      t.yaml:9:11: error: rules form a cycle: t.a → t.b → t.a
+          all: [t.a, t.c]
+                ^
+      """
+    ])
+  }
+
+  @Test func duplicateIdsAcrossPacksAreErrors() {
+    let result = compile([
+      "a": "pack: t\nrules:\n  - {id: t.x, kind: terms, terms: [x], description: d}\n",
+      "b": "pack: t\nrules:\n  - {id: t.x, kind: terms, terms: [y], description: d}\n",
+    ])
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      b.yaml:3:10: error: duplicate rule id 't.x' (first defined at a.yaml:3:10)
+        - {id: t.x, kind: terms, terms: [y], description: d}
+               ^
+      """
+    ])
+  }
+
+  @Test func disabledRulesCannotBeUsedAndShadowUseIsFlagged() {
+    let result = compile(["t": pack("""
+        - {id: t.off, kind: terms, terms: [x], status: disabled, description: d}
+        - {id: t.trial, kind: terms, terms: [y], status: shadow, description: d}
+        - {id: t.uses-off, kind: not, not: t.off, description: d}
+        - {id: t.uses-trial, kind: not, not: t.trial, description: d}
+      """)])
+    #expect(result.diagnostics.map(\.message) == [
+      "rule 't.uses-off' uses disabled rule 't.off'; enable it or disable this rule too",
+      "stable rule 't.uses-trial' uses shadow rule 't.trial', so the shadow rule moves decisions through it",
+    ])
+  }
+
+  @Test func missingRequiredKeysAreNamed() {
+    let result = compile(["t": pack("""
+        - id: t.a
+          kind: near
+          near: [t.a]
+      """)])
+    #expect(result.diagnostics.map(\.message) == [
+      "rule 't.a' has no 'description'; say in one line what it catches",
+      "'near' must name exactly 2 rule ids, found 1",
+    ])
+  }
+
+  @Test func badExampleMarkersPointAtTheMarker() {
+    let result = compile(["t": pack("""
+        - id: t.a
+          kind: terms
+          terms: [x]
+          description: d
+          examples:
+            hit: ["a ⟦x"]
+      """)])
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      t.yaml:8:16: error: '⟦' is never closed with '⟧'
+            hit: ["a ⟦x"]
+                     ^
+      """
+    ])
+  }
+}

@@ -1,0 +1,57 @@
+import DiscernRules
+import Testing
+
+@Suite struct YAMLLoaderTests {
+  func load(_ text: String) -> (YAMLNode?, [Diagnostic]) {
+    var diagnostics = DiagnosticList()
+    let node = YAMLLoader().load(SourceText(path: "f.yaml", text: text), text: text, diagnostics: &diagnostics)
+    return (node, diagnostics.items)
+  }
+
+  @Test func everyNodeKeepsItsLineAndColumn() throws {
+    let (node, diagnostics) = load("pack: p\nrules:\n  - id: p.a\n    pattern: 'x'\n")
+    #expect(diagnostics.isEmpty)
+    let rule = try #require(node?["rules"]?.sequence?.first)
+    #expect(rule.mark.description == "f.yaml:3:5")
+    #expect(rule["pattern"]?.mark.description == "f.yaml:4:14")
+    #expect(rule["pattern"]?.scalar == "x")
+  }
+
+  @Test func duplicateKeysAreErrorsAtTheSecondKey() {
+    let (_, diagnostics) = load("pack: p\nrules: []\npack: q\n")
+    #expect(diagnostics.map(\.description) == [
+      """
+      f.yaml:3:1: error: duplicate key 'pack' (first used at line 1); keys must be unique
+      pack: q
+      ^
+      """
+    ])
+  }
+
+  @Test func billionLaughsIsRefusedWithoutExpanding() {
+    var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+    for (name, previous) in zip("bcdefghi", "abcdefgh") {
+      text += "\(name): &\(name) [*\(previous),*\(previous),*\(previous),*\(previous),*\(previous),"
+        + "*\(previous),*\(previous),*\(previous),*\(previous)]\n"
+    }
+    let (node, diagnostics) = load(text)
+    #expect(node == nil)
+    #expect(diagnostics.count == 1)
+    #expect(
+      diagnostics.first?.message
+        == "document expands to more than 100000 nodes through aliases; refusing it (billion laughs?)")
+    #expect(diagnostics.first?.mark?.line == 6)
+  }
+
+  @Test func smallAliasesAreShared() throws {
+    let (node, diagnostics) = load("base: &b [x, y]\ncopy: *b\n")
+    #expect(diagnostics.isEmpty)
+    #expect(try #require(node?["copy"]?.sequence).compactMap(\.scalar) == ["x", "y"])
+  }
+
+  @Test func syntaxErrorsSayWhere() {
+    let (node, diagnostics) = load("rules:\n  - id: [unclosed\n")
+    #expect(node == nil)
+    #expect(diagnostics.first?.description.hasPrefix("f.yaml:3:1: error: invalid YAML: while parsing a flow sequence") == true)
+  }
+}
