@@ -1,1 +1,78 @@
-print("bench")
+import DiscernRules
+import Foundation
+
+/// Benchmarks for Discern. Each prints figures; none is a pass/fail test.
+///
+///     discern-bench rules --rules Rules --corpus FILE.jsonl [--rounds 5]
+///         messages per second of RuleSet.evaluate, one thread, as one JSON line
+///     discern-bench patterns --rules Rules
+///         the compiled patterns as JSON, for peers that run the same patterns
+enum Bench {
+  static func main() throws {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    guard let command = arguments.first else { usage() }
+    arguments.removeFirst()
+    var options: [String: String] = [:]
+    while let key = arguments.first, key.hasPrefix("--"), arguments.count >= 2 {
+      options[String(key.dropFirst(2))] = arguments[1]
+      arguments.removeFirst(2)
+    }
+    let rules = options["rules"] ?? "Rules"
+    let result = RuleCompiler.compile(directory: rules)
+    guard let ruleSet = result.ruleSet else {
+      for diagnostic in result.diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
+      exit(1)
+    }
+    switch command {
+    case "patterns":
+      try printPatterns(ruleSet)
+    case "rules":
+      guard let corpus = options["corpus"] else { usage() }
+      try benchRules(ruleSet, corpus: corpus, rounds: Int(options["rounds"] ?? "5") ?? 5)
+    default:
+      usage()
+    }
+  }
+
+  static func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: discern-bench rules|patterns --rules DIR [--corpus FILE]\n".utf8))
+    exit(2)
+  }
+
+  static func printPatterns(_ ruleSet: RuleSet) throws {
+    let patterns = ruleSet.rules.flatMap { rule in
+      rule.kind.lintPatterns.map { ["rule": rule.id, "source": $0.pattern.source, "caseless": $0.pattern.caseless ? "1" : "0"] }
+    }
+    let data = try JSONSerialization.data(withJSONObject: patterns, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  }
+
+  struct Line: Decodable { let text: String }
+
+  static func benchRules(_ ruleSet: RuleSet, corpus: String, rounds: Int) throws {
+    let decoder = JSONDecoder()
+    let texts = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n").map {
+      try decoder.decode(Line.self, from: Data($0.utf8)).text
+    }
+    let matcher = PCRE2Matcher()
+    var hits = 0
+    var best = Double.infinity
+    for _ in 0..<rounds {
+      hits = 0
+      let start = DispatchTime.now().uptimeNanoseconds
+      for text in texts {
+        hits += ruleSet.evaluate(text, matcher: matcher).evidence.count
+      }
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      best = min(best, seconds)
+    }
+    let report: [String: Any] = [
+      "messages": texts.count, "rules": ruleSet.rules.count, "spans": hits,
+      "best_seconds": best, "messages_per_second": Double(texts.count) / best, "rounds": rounds,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  }
+}
+
+try Bench.main()
