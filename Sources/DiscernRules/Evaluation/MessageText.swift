@@ -7,13 +7,21 @@ public final class MessageText {
   public let original: String
   /// The normalized UTF-8 bytes every pattern runs on.
   public let bytes: [UInt8]
+  /// Whether normalization changed any byte (then the original's bytes sit elsewhere).
+  let folded: Bool
   private var sentenceEnds: [Int]?
 
   public init(_ text: String) {
     original = text
     var bytes = Array(text.utf8)
-    if bytes.contains(0xE2) { bytes = MessageText.foldQuotes(bytes) }
+    var folded = false
+    if bytes.contains(0xE2) {
+      let normalized = MessageText.foldQuotes(bytes)
+      folded = normalized != bytes
+      bytes = normalized
+    }
     self.bytes = bytes
+    self.folded = folded
   }
 
   /// ‘ ’ ‛ → ' and “ ” ‟ → " (U+2018…U+201F); all other bytes unchanged.
@@ -33,17 +41,41 @@ public final class MessageText {
     return out
   }
 
-  /// The scalar offset of a byte offset (scalar offsets line up with Python strings and JSON).
-  public func scalarOffset(ofByte offset: Int) -> Int {
-    UTF8Text.scalarCount(bytes[..<offset])
-  }
-
-  /// The original text between two scalar offsets.
-  public func originalText(scalars range: Range<Int>) -> String {
-    let scalars = original.unicodeScalars
-    let start = scalars.index(scalars.startIndex, offsetBy: range.lowerBound)
-    let end = scalars.index(start, offsetBy: range.count)
-    return String(scalars[start..<end])
+  /// Byte spans as scalar spans (which line up with Python strings and JSON), with the original
+  /// text of each, in one pass over the message however many spans there are.
+  func scalarSpans(_ spans: [Range<Int>]) -> [(scalars: Range<Int>, text: String)] {
+    guard !spans.isEmpty else { return [] }
+    let offsets = Set(spans.flatMap { [$0.lowerBound, $0.upperBound] }).sorted()
+    var scalarOf: [Int: Int] = [:]
+    var scalar = 0
+    var next = 0
+    for (i, byte) in bytes.enumerated() where next < offsets.count {
+      while next < offsets.count, offsets[next] == i {
+        scalarOf[i] = scalar
+        next += 1
+      }
+      if !UTF8Text.isContinuation(byte) { scalar += 1 }
+    }
+    while next < offsets.count {
+      scalarOf[offsets[next]] = scalar
+      next += 1
+    }
+    let scalarSpans = spans.map { scalarOf[$0.lowerBound]!..<scalarOf[$0.upperBound]! }
+    guard folded else {
+      return zip(scalarSpans, spans).map { ($0, String(decoding: bytes[$1], as: UTF8.self)) }
+    }
+    // Normalization changed bytes but not scalars: cut the original at the same scalar offsets.
+    let wanted = Set(scalarSpans.flatMap { [$0.lowerBound, $0.upperBound] }).sorted()
+    let view = original.unicodeScalars
+    var indexOf: [Int: String.UnicodeScalarView.Index] = [:]
+    var index = view.startIndex
+    var position = 0
+    for offset in wanted {
+      index = view.index(index, offsetBy: offset - position)
+      position = offset
+      indexOf[offset] = index
+    }
+    return scalarSpans.map { ($0, String(view[indexOf[$0.lowerBound]!..<indexOf[$0.upperBound]!])) }
   }
 
   /// Which sentence a byte offset falls in. A sentence ends after a run of `.`, `!`, `?` or a

@@ -67,6 +67,14 @@ public struct Evidence: Sendable, Equatable, Codable {
   public let start: Int
   public let end: Int
   public let text: String
+
+  public init(rule: String, type: SpanType?, start: Int, end: Int, text: String) {
+    self.rule = rule
+    self.type = type
+    self.start = start
+    self.end = end
+    self.text = text
+  }
 }
 
 /// A PCRE2 limit that stopped a rule on a message. The rule keeps what it found before; the
@@ -88,20 +96,22 @@ public struct RuleEvaluation: Sendable {
 
   init(ruleSet: RuleSet, message: MessageText, outcomes: [RuleOutcome]) {
     features = outcomes.map { $0.hit ? 1 : 0 }
-    var evidence: [Evidence] = []
     var limits: [LimitEvent] = []
     var hits: [String] = []
+    var spanOwners: [Int] = []
+    var byteSpans: [Range<Int>] = []
     for (i, outcome) in outcomes.enumerated() {
-      let rule = ruleSet.rules[i]
-      if let limit = outcome.limit { limits.append(LimitEvent(rule: rule.id, limit: limit)) }
+      if let limit = outcome.limit { limits.append(LimitEvent(rule: ruleSet.rules[i].id, limit: limit)) }
       guard outcome.hit else { continue }
-      hits.append(rule.id)
+      hits.append(ruleSet.rules[i].id)
       for span in outcome.spans {
-        let start = message.scalarOffset(ofByte: span.lowerBound)
-        let end = start + UTF8Text.scalarCount(message.bytes[span])
-        evidence.append(
-          Evidence(rule: rule.id, type: rule.marks, start: start, end: end, text: message.originalText(scalars: start..<end)))
+        spanOwners.append(i)
+        byteSpans.append(span)
       }
+    }
+    let evidence = zip(spanOwners, message.scalarSpans(byteSpans)).map { owner, span in
+      let rule = ruleSet.rules[owner]
+      return Evidence(rule: rule.id, type: rule.marks, start: span.scalars.lowerBound, end: span.scalars.upperBound, text: span.text)
     }
     self.evidence = evidence.sorted { ($0.start, $0.end, $0.rule) < ($1.start, $1.end, $1.rule) }
     limitEvents = limits

@@ -65,8 +65,12 @@ struct PatternPump {
   }
 
   /// Pumped strings built from the pattern's own characters and words and the rule's examples.
+  /// Each unit is repeated, then broken by a control character; variants put one of the
+  /// pattern's literal characters before the run or after the break, so that a pattern with a
+  /// required literal ('x' in `(\w+\s?)+x`) starts matching instead of being rejected at once.
   func inputs(for source: String, examples: [String]) -> [String] {
     var characters: [Character] = []
+    var literals: [Character] = []
     var words: [String] = []
     var word = ""
     var escaped = false
@@ -78,9 +82,9 @@ struct PatternPump {
       if escaped {
         escaped = false
         switch character {
-        case "w", "W", "b": characters.append("a")
-        case "d": characters.append("1")
-        case "s": characters.append(" ")
+        case "w", "W", "b": if !characters.contains("a") { characters.append("a") }
+        case "d": if !characters.contains("1") { characters.append("1") }
+        case "s": if !characters.contains(" ") { characters.append(" ") }
         default: break
         }
         flushWord()
@@ -93,25 +97,31 @@ struct PatternPump {
       }
       if character.isLetter || character.isNumber || character == " " || character == "'" {
         if !characters.contains(character) { characters.append(character) }
+        if !literals.contains(character) { literals.append(character) }
       }
       if character.isLetter { word.append(character) } else { flushWord() }
     }
     flushWord()
     let breaker = "\u{1}"
-    var inputs = characters.prefix(24).map { String(repeating: String($0), count: length) + breaker }
-    inputs += words.prefix(12).flatMap { word -> [String] in
-      [pump(word + " ", breaker), pump(word, breaker)]
+    var units = characters.prefix(16).map { String($0) }
+    units += words.prefix(8).flatMap { [$0 + " ", $0] }
+    units += examples.prefix(4).map { $0 + " " }
+    var inputs: [String] = []
+    for unit in units {
+      let run = pump(unit)
+      inputs.append(run + breaker)
+      for literal in literals.prefix(6) {
+        inputs.append(String(literal) + run + breaker)
+        inputs.append(run + breaker + String(literal))
+      }
     }
-    inputs += examples.prefix(4).map { pump($0 + " ", breaker) }
     return inputs
   }
 
-  func pump(_ unit: String, _ breaker: String) -> String {
-    let count = max(1, length / max(1, unit.count))
-    return String(repeating: unit, count: count) + breaker
+  func pump(_ unit: String) -> String {
+    String(repeating: unit, count: max(1, length / max(1, unit.count)))
   }
 }
-
 /// Finds alternations with a one-letter alternative that is not held at a word boundary on
 /// both sides: `(u|you) suck` also hits "menu sucks".
 enum SingleLetterAlternation {
