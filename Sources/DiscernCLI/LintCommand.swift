@@ -20,23 +20,26 @@ struct LintCommand: ParsableCommand {
     for diagnostic in diagnostics { print(diagnostic) }
     let errors = diagnostics.filter { $0.severity == .error }.count
     let warnings = diagnostics.count - errors
-    print(RuleSummary(result.definitions).line + ": \(plural(errors, "error")), \(plural(warnings, "warning")).")
+    print(RuleSummary(result).line + ": \(plural(errors, "error")), \(plural(warnings, "warning")).")
     if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
   }
 }
 
-/// "4 packs, 23 rules (21 stable, 1 shadow, 1 disabled)".
+/// "4 packs, 23 rules (21 stable, 1 shadow, 1 disabled)"; rules with errors count as rejected.
 struct RuleSummary {
   let line: String
 
-  init(_ definitions: [RuleDefinition]) {
+  init(_ result: RuleCompiler.Result) {
+    let definitions = result.definitions
     let packs = Set(definitions.map(\.pack)).count
-    let counts = RuleStatus.allCases.compactMap { status -> String? in
+    var counts = RuleStatus.allCases.compactMap { status -> String? in
       let n = definitions.filter { $0.status == status }.count
       return n > 0 ? "\(n) \(status.rawValue)" : nil
     }
+    if !result.rejectedIDs.isEmpty { counts.append("\(result.rejectedIDs.count) rejected") }
     let detail = counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))"
-    line = "\(plural(packs, "pack")), \(plural(definitions.count, "rule"))\(detail)"
+    let total = definitions.count + result.rejectedIDs.count
+    line = "\(plural(packs, "pack")), \(plural(total, "rule"))\(detail)"
   }
 }
 

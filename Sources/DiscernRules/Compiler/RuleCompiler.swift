@@ -8,6 +8,8 @@ public enum RuleCompiler {
     public let diagnostics: [Diagnostic]
     /// Every rule that parsed, disabled ones included, in file order.
     public let definitions: [RuleDefinition]
+    /// Ids of rules that were written but rejected with errors.
+    public var rejectedIDs: [String] = []
   }
 
   /// Files in a rules folder that are not rule packs.
@@ -44,25 +46,25 @@ public enum RuleCompiler {
       diagnostics.error("no rule packs (*.yaml) in '\(directory)'", at: nil)
     }
     let result = compile(sources: sources)
-    return Result(ruleSet: diagnostics.hasErrors ? nil : result.ruleSet,
-                  diagnostics: diagnostics.items + result.diagnostics, definitions: result.definitions)
+    return Result(
+      ruleSet: diagnostics.hasErrors ? nil : result.ruleSet, diagnostics: diagnostics.items + result.diagnostics,
+      definitions: result.definitions, rejectedIDs: result.rejectedIDs)
   }
 
   /// Compiles packs given as text, each with the path its diagnostics should name.
   public static func compile(sources: [(path: String, text: String)]) -> Result {
     var diagnostics = DiagnosticList()
     var definitions: [RuleDefinition] = []
-    var rejectedIDs: Set<String> = []
+    var rejectedIDs: [String] = []
     for (path, text) in sources {
       let pack = PackParser.parse(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
       definitions += pack.rules
-      rejectedIDs.formUnion(pack.rejectedIDs)
+      rejectedIDs += pack.rejectedIDs
     }
-    let linked = link(definitions, rejectedIDs: rejectedIDs, diagnostics: &diagnostics)
-    guard !diagnostics.hasErrors, let linked else {
-      return Result(ruleSet: nil, diagnostics: diagnostics.items, definitions: definitions)
-    }
-    return Result(ruleSet: linked, diagnostics: diagnostics.items, definitions: definitions)
+    let linked = link(definitions, rejectedIDs: Set(rejectedIDs), diagnostics: &diagnostics)
+    return Result(
+      ruleSet: diagnostics.hasErrors ? nil : linked, diagnostics: diagnostics.items, definitions: definitions,
+      rejectedIDs: rejectedIDs)
   }
 
   /// Checks ids and references across all packs and orders the rules.

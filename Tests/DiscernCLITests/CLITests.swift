@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+/// End-to-end: the `discern` binary as a user runs it, asserting the exact text they see.
+@Suite struct CLITests {
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+  struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+  }
+
+  /// Runs the built `discern` (next to this test binary) in the repository root.
+  func discern(_ arguments: String...) throws -> Run {
+    let here = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    var binary = here.deletingLastPathComponent().appendingPathComponent("discern")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+      binary = Self.root.appendingPathComponent(".build/debug/discern")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = Self.root
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// A temporary rules folder holding `files`.
+  func rulesFolder(_ files: [String: String]) throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("discern-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for (name, text) in files {
+      try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    return folder.path
+  }
+
+  @Test func lintReportsEveryProblemAndExitsOne() throws {
+    let folder = try rulesFolder([
+      "h.yaml": """
+        pack: h
+        rules:
+          - id: h.kms
+            kind: pattern
+            patern: '\\bkms\\b'
+            description: kms
+          - id: h.bad
+            kind: pattern
+            pattern: '\\bmight as (well'
+            description: unbalanced
+          - id: h.both
+            kind: all
+            all: [h.kms, h.bda]
+            description: both
+            examples: {hit: ["kms, might as well"], miss: ["fine"]}
+        """
+    ])
+    let run = try discern("lint", folder)
+    #expect(run.status == 1)
+    #expect(run.stdout == """
+      \(folder)/h.yaml:5:5: error: unknown key 'patern' in rule 'h.kms'; did you mean 'pattern'?
+          patern: '\\bkms\\b'
+          ^
+      \(folder)/h.yaml:9:31: error: invalid pattern: missing closing parenthesis
+          pattern: '\\bmight as (well'
+                                    ^
+      \(folder)/h.yaml:13:18: error: unknown rule 'h.bda' in 'h.both'; did you mean 'h.bad'?
+          all: [h.kms, h.bda]
+                       ^
+      1 pack, 3 rules (1 stable, 2 rejected): 3 errors, 0 warnings.
+
+      """)
+  }
+
+  @Test func lintRefusesBillionLaughs() throws {
+    var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+    for (name, previous) in zip("bcdefghi", "abcdefgh") {
+      text += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+    }
+    let folder = try rulesFolder(["lol.yaml": text])
+    let run = try discern("lint", folder)
+    #expect(run.status == 1)
+    #expect(run.stdout.hasPrefix(
+      "\(folder)/lol.yaml:6:8: error: document expands to more than 100000 nodes through aliases; refusing it (billion laughs?)\n"))
+  }
+
+  @Test func lintPassesTheShippedRules() throws {
+    let run = try discern("lint", "Rules")
+    #expect(run.status == 0)
+    #expect(run.stdout.hasSuffix(": 0 errors, 0 warnings.\n"))
+  }
+
+  @Test func testPrintsTheFailingExampleWithExpectedAndActualSpans() throws {
+    let folder = try rulesFolder([
+      "t.yaml": """
+        pack: t
+        rules:
+          - id: t.die-of
+            kind: terms
+            terms: [die of]
+            description: idiom
+            examples:
+              hit: ["I could ⟦die of embarrassment⟧"]
+              miss: ["nothing here"]
+        """
+    ])
+    let run = try discern("test", folder)
+    #expect(run.status == 1)
+    #expect(run.stdout == """
+      \(folder)/t.yaml:8:13: error: 't.die-of' hit this example with a different span
+            hit: ["I could ⟦die of embarrassment⟧"]
+                  ^
+        expected: I could ⟦die of embarrassment⟧
+        actual:   I could ⟦die of⟧ embarrassment
+
+      2 examples of 1 rule: 1 passed, 1 failed in 1 rule.
+
+      """)
+  }
+
+  @Test func testPassesTheShippedRules() throws {
+    let run = try discern("test", "Rules")
+    #expect(run.status == 0)
+    #expect(run.stdout.contains(" passed, 0 failed."))
+  }
+
+  @Test func scanWritesEvidenceAsJSONWithScalarOffsets() throws {
+    let run = try discern("scan", "--json", "😅 this will be the death of me")
+    #expect(run.status == 0)
+    let record = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    let spans = try #require(record["spans"] as? [[String: Any]])
+    let span = try #require(spans.first { $0["rule"] as? String == "hyperbole.death-of-me" })
+    // 😅 is one scalar: "😅 this will " is 12.
+    #expect(span["start"] as? Int == 12)
+    #expect(span["end"] as? Int == 30)
+    #expect(span["text"] as? String == "be the death of me")
+    #expect(span["type"] as? String == "casual_mention")
+  }
+
+  @Test func scanWithoutInputSaysWhatToGive() throws {
+    let run = try discern("scan")
+    #expect(run.status == 64)
+    #expect(run.stderr.hasPrefix("Error: Give a message to scan, or --file PATH.\n"))
+  }
+}
