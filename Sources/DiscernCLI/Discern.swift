@@ -18,3 +18,9 @@ struct RulesOptions: ParsableArguments {
   @Option(name: .long, help: "Folder of YAML rule packs.")
   var rules: String = "Rules"
 }
+
+/// The rules folder as the positional argument of the commands that check rules.
+struct RulesDirectory: ParsableArguments {
+  @Argument(help: "Folder of YAML rule packs.")
+  var directory: String = "Rules"
+}

@@ -6,14 +6,13 @@ struct LintCommand: ParsableCommand {
     commandName: "lint",
     abstract: "Check rule packs: syntax, keys, ids, patterns, and patterns that backtrack without bound.")
 
-  @Argument(help: "Folder of YAML rule packs.")
-  var directory: String = "Rules"
+  @OptionGroup var rules: RulesDirectory
 
   @Flag(help: "Treat warnings as errors.")
   var strict = false
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: directory)
+    let result = RuleCompiler.compile(directory: rules.directory)
     var diagnostics = result.diagnostics
     // Lint the rules that parsed even when others did not: one run reports everything.
     diagnostics += RuleLint.warnings(for: result.definitions)

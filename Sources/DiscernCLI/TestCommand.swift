@@ -6,14 +6,13 @@ struct TestCommand: ParsableCommand {
     commandName: "test",
     abstract: "Run every rule's own hit and miss examples.")
 
-  @Argument(help: "Folder of YAML rule packs.")
-  var directory: String = "Rules"
+  @OptionGroup var rules: RulesDirectory
 
   @Option(help: "Only rules whose id contains this text.")
   var filter: String?
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: directory)
+    let result = RuleCompiler.compile(directory: rules.directory)
     guard let ruleSet = result.ruleSet else {
       for diagnostic in result.diagnostics { print(diagnostic) }
       print("The rules do not compile; fix the errors above, then run the examples again.")

@@ -46,25 +46,7 @@ import Testing
   }
 
   @Test func lintReportsEveryProblemAndExitsOne() throws {
-    let folder = try rulesFolder([
-      "h.yaml": """
-        pack: h
-        rules:
-          - id: h.kms
-            kind: pattern
-            patern: '\\bkms\\b'
-            description: kms
-          - id: h.bad
-            kind: pattern
-            pattern: '\\bmight as (well'
-            description: unbalanced
-          - id: h.both
-            kind: all
-            all: [h.kms, h.bda]
-            description: both
-            examples: {hit: ["kms, might as well"], miss: ["fine"]}
-        """
-    ])
+    let folder = "Tests/Fixtures/three-problems"
     let run = try discern("lint", folder)
     #expect(run.status == 1)
     #expect(run.stdout == """
@@ -83,15 +65,11 @@ import Testing
   }
 
   @Test func lintRefusesBillionLaughs() throws {
-    var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-    for (name, previous) in zip("bcdefghi", "abcdefgh") {
-      text += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
-    }
-    let folder = try rulesFolder(["lol.yaml": text])
+    let folder = "Tests/Fixtures/billion-laughs"
     let run = try discern("lint", folder)
     #expect(run.status == 1)
     #expect(run.stdout.hasPrefix(
-      "\(folder)/lol.yaml:6:8: error: document expands to more than 100000 nodes through aliases; refusing it (billion laughs?)\n"))
+      "\(folder)/lol.yaml:7:8: error: document expands to more than 100000 nodes through aliases; refusing it (billion laughs?)\n"))
   }
 
   @Test func lintPassesTheShippedRules() throws {

@@ -1,41 +1,28 @@
 import DiscernRules
+import Foundation
 import Testing
 
 @Suite struct DiagnosticsTests {
   /// The issue's acceptance file: a misspelt key, a bad regex and an unknown rule id, all
   /// reported in one run with position, source line, caret and hint.
-  @Test func threeProblemsInOneRun() {
-    let text = """
-      pack: h
-      rules:
-        - id: h.kms
-          kind: pattern
-          patern: '\\bkms\\b'
-          description: kms
-        - id: h.bad
-          kind: pattern
-          pattern: '\\bmight as (well'
-          description: unbalanced
-        - id: h.both
-          kind: all
-          all: [h.kms, h.bda]
-          description: both
-      """
-    let result = RuleCompiler.compile(sources: [("Rules/h.yaml", text)])
+  @Test func threeProblemsInOneRun() throws {
+    let path = "Tests/Fixtures/three-problems/h.yaml"
+    let text = try String(contentsOfFile: repositoryRoot + "/" + path, encoding: .utf8)
+    let result = RuleCompiler.compile(sources: [(path, text)])
     #expect(result.ruleSet == nil)
     #expect(result.diagnostics.map(\.description) == [
       """
-      Rules/h.yaml:5:5: error: unknown key 'patern' in rule 'h.kms'; did you mean 'pattern'?
+      Tests/Fixtures/three-problems/h.yaml:5:5: error: unknown key 'patern' in rule 'h.kms'; did you mean 'pattern'?
           patern: '\\bkms\\b'
           ^
       """,
       """
-      Rules/h.yaml:9:31: error: invalid pattern: missing closing parenthesis
+      Tests/Fixtures/three-problems/h.yaml:9:31: error: invalid pattern: missing closing parenthesis
           pattern: '\\bmight as (well'
                                     ^
       """,
       """
-      Rules/h.yaml:13:18: error: unknown rule 'h.bda' in 'h.both'; did you mean 'h.bad'?
+      Tests/Fixtures/three-problems/h.yaml:13:18: error: unknown rule 'h.bda' in 'h.both'; did you mean 'h.bad'?
           all: [h.kms, h.bda]
                        ^
       """,
