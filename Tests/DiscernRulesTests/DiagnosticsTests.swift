@@ -153,4 +153,19 @@ import Testing
       """
     ])
   }
+
+  @Test func invalidUTF8SaysWhere() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("discern-utf8-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let bytes = Array("pack: t\nrules:\n  - id: t.caf".utf8) + [0xE9] + Array(" x\n".utf8)
+    try Data(bytes).write(to: folder.appendingPathComponent("t.yaml"))
+    let result = RuleCompiler.compile(directory: folder.path)
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      \(folder.path)/t.yaml:3:14: error: file is not valid UTF-8: byte 0xE9 here; save it as UTF-8
+        - id: t.caf\u{FFFD} x
+                   ^
+      """
+    ])
+  }
 }
