@@ -16,8 +16,6 @@ public struct RuleDefinition: Sendable {
   /// Where the id was written.
   public let idMark: SourceMark
 
-  public var kindName: String { type(of: kind).name }
-
   /// Every rule this one reads: its kind's references, then `unless`.
   public var allReferences: [RuleReference] { kind.references + unless }
 }

@@ -57,6 +57,4 @@ public struct DiagnosticList: Sendable {
   public mutating func append(contentsOf other: [Diagnostic]) { items.append(contentsOf: other) }
 
   public var hasErrors: Bool { items.contains { $0.severity == .error } }
-  public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
-  public var warnings: [Diagnostic] { items.filter { $0.severity == .warning } }
 }

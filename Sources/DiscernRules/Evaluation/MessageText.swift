@@ -48,17 +48,14 @@ public final class MessageText {
     let offsets = Set(spans.flatMap { [$0.lowerBound, $0.upperBound] }).sorted()
     var scalarOf: [Int: Int] = [:]
     var scalar = 0
-    var next = 0
-    for (i, byte) in bytes.enumerated() where next < offsets.count {
-      while next < offsets.count, offsets[next] == i {
-        scalarOf[i] = scalar
-        next += 1
+    var byte = 0
+    // Offsets are sorted: count scalars up to each one, continuing from the last.
+    for offset in offsets {
+      while byte < offset {
+        if !UTF8Text.isContinuation(bytes[byte]) { scalar += 1 }
+        byte += 1
       }
-      if !UTF8Text.isContinuation(byte) { scalar += 1 }
-    }
-    while next < offsets.count {
-      scalarOf[offsets[next]] = scalar
-      next += 1
+      scalarOf[offset] = scalar
     }
     let scalarSpans = spans.map { scalarOf[$0.lowerBound]!..<scalarOf[$0.upperBound]! }
     guard folded else {
