@@ -55,7 +55,7 @@ import Testing
           description: d
       """)])
     #expect(result.diagnostics.map(\.message) == [
-      "unknown rule kind 'patern'; did you mean 'pattern'? (kinds: pattern, terms, near, all, any, not)",
+      "unknown rule kind 'patern'; did you mean 'pattern'? (kinds: pattern, terms, near, all, any, not, emoji)",
       "'status' cannot be 'shadw'; did you mean 'shadow'? (one of: stable, shadow, disabled)",
     ])
   }

@@ -77,11 +77,13 @@ public enum RuleCompiler {
     var diagnostics = DiagnosticList()
     var definitions: [RuleDefinition] = []
     var rejectedIDs: [String] = []
+    let context = CompileContext()
     for (path, text) in sources {
-      let pack = PackParser.parse(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
+      let pack = PackParser.parse(SourceText(path: path, text: text), text: text, context: context, diagnostics: &diagnostics)
       definitions += pack.rules
       rejectedIDs += pack.rejectedIDs
     }
+    diagnostics.append(contentsOf: context.diagnostics.items)
     let linked = link(definitions, rejectedIDs: Set(rejectedIDs), diagnostics: &diagnostics)
     return Result(
       ruleSet: diagnostics.hasErrors ? nil : linked, diagnostics: diagnostics.items, definitions: definitions,

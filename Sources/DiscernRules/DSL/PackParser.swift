@@ -14,7 +14,9 @@ public enum PackParser {
   }
 
   /// The rules of one file. Rules with errors are left out; the diagnostics say why.
-  public static func parse(_ source: SourceText, text: String, diagnostics: inout DiagnosticList) -> Pack {
+  public static func parse(
+    _ source: SourceText, text: String, context: CompileContext = CompileContext(), diagnostics: inout DiagnosticList
+  ) -> Pack {
     guard let root = YAMLLoader().load(source, text: text, diagnostics: &diagnostics) else {
       if !diagnostics.hasErrors {
         diagnostics.error("empty rule file; expected 'pack:' and 'rules:'", at: SourceMark(source: source, line: 1, column: 1))
@@ -25,7 +27,7 @@ public enum PackParser {
       diagnostics.error("a rule pack is a mapping with 'pack:' and 'rules:', found \(root.kindName)", at: root.mark)
       return Pack()
     }
-    reportUnknownKeys(in: pairs, allowed: packKeys, context: "in the pack", diagnostics: &diagnostics)
+    NodeChecks.reportUnknownKeys(in: pairs, allowed: packKeys, context: "in the pack", diagnostics: &diagnostics)
 
     guard let packNode = root["pack"] else {
       diagnostics.error("the pack needs a name: add 'pack: NAME' at the top", at: root.mark)
@@ -47,7 +49,7 @@ public enum PackParser {
     }
     var result = Pack()
     for item in items {
-      if let rule = parseRule(item, pack: pack, diagnostics: &diagnostics) {
+      if let rule = parseRule(item, pack: pack, source: source, context: context, diagnostics: &diagnostics) {
         result.rules.append(rule)
       } else if let id = item["id"]?.scalar {
         result.rejectedIDs.append(id)
@@ -56,7 +58,9 @@ public enum PackParser {
     return result
   }
 
-  static func parseRule(_ node: YAMLNode, pack: String, diagnostics: inout DiagnosticList) -> RuleDefinition? {
+  static func parseRule(
+    _ node: YAMLNode, pack: String, source: SourceText, context: CompileContext, diagnostics: inout DiagnosticList
+  ) -> RuleDefinition? {
     guard let pairs = node.mapping else {
       diagnostics.error("each rule is a mapping with 'id:' and 'kind:', found \(node.kindName)", at: node.mark)
       return nil
@@ -92,60 +96,26 @@ public enum PackParser {
       kindType = nil
     }
     let allowed = commonRuleKeys + (kindType?.keys ?? RuleKinds.all.flatMap { $0.keys })
-    let misspelt = reportUnknownKeys(in: pairs, allowed: allowed, context: "in rule '\(id)'", diagnostics: &diagnostics)
+    let misspelt = NodeChecks.reportUnknownKeys(in: pairs, allowed: allowed, context: "in rule '\(id)'", diagnostics: &diagnostics)
 
     let description = node["description"]?.scalar ?? ""
     if node["description"] == nil {
       diagnostics.error("rule '\(id)' has no 'description'; say in one line what it catches", at: idNode.mark)
       ok = false
     }
-    let marks = parseEnum(node["marks"], key: "marks", as: SpanType.self, diagnostics: &diagnostics, ok: &ok)
-    let status = parseEnum(node["status"], key: "status", as: RuleStatus.self, diagnostics: &diagnostics, ok: &ok) ?? .stable
+    let marks = NodeChecks.parseEnum(node["marks"], key: "marks", as: SpanType.self, diagnostics: &diagnostics, ok: &ok)
+    let status = NodeChecks.parseEnum(node["status"], key: "status", as: RuleStatus.self, diagnostics: &diagnostics, ok: &ok) ?? .stable
     let unless = parseReferences(node["unless"], key: "unless", diagnostics: &diagnostics, ok: &ok)
     let examples = parseExamples(node["examples"], id: id, diagnostics: &diagnostics, ok: &ok)
 
     guard let kindType else { return nil }
-    let reader = RuleReader(id: id, node: node, misspelt: misspelt)
+    let reader = RuleReader(id: id, node: node, source: source, context: context, misspelt: misspelt)
     let kind = kindType.read(reader)
     diagnostics.append(contentsOf: reader.diagnostics.items)
     guard let kind, ok else { return nil }
     return RuleDefinition(
       id: id, pack: pack, kind: kind, description: description, marks: marks, status: status,
       unless: unless, examples: examples, node: node, idMark: idNode.mark)
-  }
-
-  /// Reports keys outside `allowed` with a did-you-mean, and returns the keys they were probably
-  /// meant to be (so a "missing key" error does not repeat the same mistake).
-  @discardableResult
-  static func reportUnknownKeys(
-    in pairs: [YAMLPair], allowed: [String], context: String, diagnostics: inout DiagnosticList
-  ) -> Set<String> {
-    var meant: Set<String> = []
-    for pair in pairs {
-      let key = pair.key.scalar ?? ""
-      guard !allowed.contains(key) else { continue }
-      let suggestion = Suggestions.nearest(to: key, in: allowed)
-      if let suggestion { meant.insert(suggestion) }
-      let hint = suggestion.map { "; did you mean '\($0)'?" } ?? " (expected one of: \(allowed.joined(separator: ", ")))"
-      diagnostics.error("unknown key '\(key)' \(context)\(hint)", at: pair.key.mark)
-    }
-    return meant
-  }
-
-  static func parseEnum<T: RawRepresentable & CaseIterable>(
-    _ node: YAMLNode?, key: String, as: T.Type, diagnostics: inout DiagnosticList, ok: inout Bool
-  ) -> T? where T.RawValue == String {
-    guard let node else { return nil }
-    let names = T.allCases.map(\.rawValue)
-    guard let text = node.scalar, let value = T(rawValue: text) else {
-      let found = node.scalar ?? node.kindName
-      diagnostics.error(
-        "'\(key)' cannot be '\(found)'\(Suggestions.hint(for: found, in: names)) (one of: \(names.joined(separator: ", ")))",
-        at: node.mark)
-      ok = false
-      return nil
-    }
-    return value
   }
 
   static func parseReferences(
@@ -171,7 +141,7 @@ public enum PackParser {
       ok = false
       return examples
     }
-    reportUnknownKeys(in: pairs, allowed: exampleKeys, context: "in the examples of '\(id)'", diagnostics: &diagnostics)
+    NodeChecks.reportUnknownKeys(in: pairs, allowed: exampleKeys, context: "in the examples of '\(id)'", diagnostics: &diagnostics)
     for (key, list) in [("hit", node["hit"]), ("miss", node["miss"])] {
       guard let list else { continue }
       let items = list.scalar != nil ? [list] : (list.sequence ?? [])

@@ -4,12 +4,18 @@ public final class RuleReader {
   public let id: String
   public let node: YAMLNode
   private(set) var diagnostics = DiagnosticList()
+  /// The file the rule is in (paths in it are relative to it).
+  public let source: SourceText
+  /// Shared resources of this compile, such as lexicons.
+  public let context: CompileContext
   /// Keys an unknown key probably meant; a missing one of these was already reported.
   let misspelt: Set<String>
 
-  init(id: String, node: YAMLNode, misspelt: Set<String> = []) {
+  init(id: String, node: YAMLNode, source: SourceText, context: CompileContext, misspelt: Set<String> = []) {
     self.id = id
     self.node = node
+    self.source = source
+    self.context = context
     self.misspelt = misspelt
   }
 
@@ -67,6 +73,16 @@ public final class RuleReader {
     }
     guard bounds.contains(number) else {
       error("'\(key)' must be between \(bounds.lowerBound) and \(bounds.upperBound), found \(number)", at: value.mark)
+      return nil
+    }
+    return number
+  }
+
+  /// A number (`2`, `1.5`), or `defaultValue` when the key is absent.
+  public func number(_ key: String, default defaultValue: Double) -> Double? {
+    guard let value = node[key] else { return defaultValue }
+    guard let text = value.scalar, let number = Double(text), number.isFinite else {
+      error("'\(key)' must be a number", at: value.mark)
       return nil
     }
     return number

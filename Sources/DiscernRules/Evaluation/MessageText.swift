@@ -10,6 +10,7 @@ public final class MessageText {
   /// Whether normalization changed any byte (then the original's bytes sit elsewhere).
   let folded: Bool
   private var sentenceEnds: [Int]?
+  private var emojiByLexicon: [ObjectIdentifier: [EmojiOccurrence]] = [:]
 
   public init(_ text: String) {
     original = text
@@ -73,6 +74,17 @@ public final class MessageText {
       indexOf[offset] = index
     }
     return scalarSpans.map { ($0, String(view[indexOf[$0.lowerBound]!..<indexOf[$0.upperBound]!])) }
+  }
+
+  /// The emoji of the normalized message (byte offsets line up with `bytes`), scanned once per
+  /// lexicon however many rules ask.
+  public func emoji(_ lexicon: Lexicon) -> [EmojiOccurrence] {
+    let key = ObjectIdentifier(lexicon)
+    if let cached = emojiByLexicon[key] { return cached }
+    // Every emoji starts with a byte of 0xC2 or more: an ASCII message has none.
+    let found = bytes.contains { $0 >= 0xC2 } ? lexicon.scan(String(decoding: bytes, as: UTF8.self)) : []
+    emojiByLexicon[key] = found
+    return found
   }
 
   /// Which sentence a byte offset falls in. A sentence ends after a run of `.`, `!`, `?` or a

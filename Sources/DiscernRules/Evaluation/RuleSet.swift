@@ -67,13 +67,16 @@ public struct Evidence: Sendable, Equatable, Codable {
   public let start: Int
   public let end: Int
   public let text: String
+  /// For an emoji span: its lexicon row (meaning, self-harm meaning, levels).
+  public let lexicon: LexiconEntry?
 
-  public init(rule: String, type: SpanType?, start: Int, end: Int, text: String) {
+  public init(rule: String, type: SpanType?, start: Int, end: Int, text: String, lexicon: LexiconEntry? = nil) {
     self.rule = rule
     self.type = type
     self.start = start
     self.end = end
     self.text = text
+    self.lexicon = lexicon
   }
 }
 
@@ -86,7 +89,8 @@ public struct LimitEvent: Sendable, Equatable, Codable {
 
 /// What the rules found in one message.
 public struct RuleEvaluation: Sendable {
-  /// One value per rule, in `RuleSet.featureIDs` order: 1 for a hit, 0 otherwise.
+  /// One value per rule, in `RuleSet.featureIDs` order: 1 for a hit, 0 otherwise, or what an
+  /// `emoji` rule measures.
   public let features: [Double]
   /// Every span of every rule that hit, ordered by position, then rule id.
   public let evidence: [Evidence]
@@ -95,7 +99,7 @@ public struct RuleEvaluation: Sendable {
   public let hitRules: [String]
 
   init(ruleSet: RuleSet, message: MessageText, outcomes: [RuleOutcome]) {
-    features = outcomes.map { $0.hit ? 1 : 0 }
+    features = outcomes.map { $0.hit ? $0.value : 0 }
     var limits: [LimitEvent] = []
     var hits: [String] = []
     var spanOwners: [Int] = []
@@ -111,7 +115,9 @@ public struct RuleEvaluation: Sendable {
     }
     let evidence = zip(spanOwners, message.scalarSpans(byteSpans)).map { owner, span in
       let rule = ruleSet.rules[owner]
-      return Evidence(rule: rule.id, type: rule.marks, start: span.scalars.lowerBound, end: span.scalars.upperBound, text: span.text)
+      return Evidence(
+        rule: rule.id, type: rule.marks, start: span.scalars.lowerBound, end: span.scalars.upperBound, text: span.text,
+        lexicon: rule.kind.lexiconEntry(forSpan: span.text))
     }
     self.evidence = evidence.sorted { ($0.start, $0.end, $0.rule) < ($1.start, $1.end, $1.rule) }
     limitEvents = limits

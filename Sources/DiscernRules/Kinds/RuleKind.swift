@@ -16,16 +16,22 @@ public protocol RuleKind: Sendable {
   var lintPatterns: [LintablePattern] { get }
   /// Evaluates the rule on one message. `referenced` holds the outcomes of `references`.
   func evaluate(_ message: MessageText, referenced: [RuleOutcome], matcher: PCRE2Matcher) -> RuleOutcome
+  /// The lexicon row behind a span's text, for kinds whose spans are emoji.
+  func lexiconEntry(forSpan text: String) -> LexiconEntry?
 }
 
 extension RuleKind {
   public var references: [RuleReference] { [] }
   public var lintPatterns: [LintablePattern] { [] }
+  public func lexiconEntry(forSpan text: String) -> LexiconEntry? { nil }
 }
 
 /// What one rule found in one message.
 public struct RuleOutcome: Sendable {
   public var hit: Bool
+  /// The feature value: 1 for a hit and 0 otherwise, unless the kind measures something (the
+  /// `emoji` kind's sums, maxima and counts).
+  public var value: Double
   /// Byte ranges in the normalized message, left to right.
   public var spans: [Range<Int>]
   /// Set when a PCRE2 limit stopped the search; what was found before it stands.
@@ -33,8 +39,16 @@ public struct RuleOutcome: Sendable {
 
   public init(hit: Bool, spans: [Range<Int>] = [], limit: PCRE2Limit? = nil) {
     self.hit = hit
+    self.value = hit ? 1 : 0
     self.spans = spans
     self.limit = limit
+  }
+
+  /// A measured value; it hits when the value is not zero.
+  public init(value: Double, spans: [Range<Int>]) {
+    self.hit = value != 0
+    self.value = value
+    self.spans = spans
   }
 
   public static let miss = RuleOutcome(hit: false)

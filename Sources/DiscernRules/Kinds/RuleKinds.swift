@@ -7,6 +7,7 @@ public enum RuleKinds {
     AllRule.self,
     AnyRule.self,
     NotRule.self,
+    EmojiRule.self,
   ]
 
   public static func named(_ name: String) -> (any RuleKind.Type)? {

@@ -1,0 +1,33 @@
+import Foundation
+
+/// What rule kinds may need from outside their own YAML during one compile: lexicons, read once
+/// each however many rules name them.
+public final class CompileContext {
+  private var lexicons: [String: Lexicon?] = [:]
+  private(set) var diagnostics = DiagnosticList()
+
+  public init() {}
+
+  /// The lexicon at `path`, relative to the file that names it; nil (reported once) when it
+  /// cannot be read or has errors.
+  public func lexicon(_ path: String, relativeTo source: SourceText, at mark: SourceMark) -> Lexicon? {
+    let directory = (source.path as NSString).deletingLastPathComponent
+    let resolved = path.hasPrefix("/") ? path : (directory.isEmpty ? path : directory + "/" + path)
+    let key = (resolved as NSString).standardizingPath
+    if let cached = lexicons[key] { return cached }
+    var found = DiagnosticList()
+    let lexicon: Lexicon?
+    if FileManager.default.fileExists(atPath: key) {
+      lexicon = LexiconLoader.load(path: key, diagnostics: &found)
+    } else {
+      found.error("no lexicon at '\(path)' (looked for '\(key)')", at: mark)
+      lexicon = nil
+    }
+    diagnostics.append(contentsOf: found.items)
+    lexicons[key] = lexicon
+    return lexicon
+  }
+
+  /// Every lexicon read, by resolved path.
+  public var loadedLexicons: [String: Lexicon] { lexicons.compactMapValues { $0 } }
+}
