@@ -190,16 +190,25 @@ enum SingleLetterAlternation {
     return findings
   }
 
-  /// A word boundary, start of text, or whitespace/non-word right before the group.
+  /// A word boundary, start of text, whitespace or a non-word class right before the group
+  /// (a quantifier on it is fine), or a literal letter: then the group continues a word
+  /// (`giv(?:e|en)`) rather than starting anywhere.
   static func anchoredBefore(_ s: [Unicode.Scalar], _ index: Int) -> Bool {
-    let before = String(String.UnicodeScalarView(s[..<index]))
+    var end = index
+    while end > 0, "+*?".unicodeScalars.contains(s[end - 1]) { end -= 1 }
+    let before = String(String.UnicodeScalarView(s[..<end]))
+    // After an (optional) group, what its last item is decides: `(?:just\s+)?(?:a|an)` is held by `\s+`.
+    if end > 0, s[end - 1] == ")" { return anchoredBefore(s, end - 1) }
+    if let last = s[..<end].last, last.properties.isAlphabetic, !before.hasSuffix("\\" + String(last)) { return true }
     return ["\\b", "^", "\\s", " ", "\\W", "(?<!\\w)", "\\A"].contains { before.hasSuffix($0) }
   }
 
-  /// A word boundary, end of text, or whitespace/non-word right after the group, past any quantifier.
+  /// A word boundary, end of text, whitespace or a non-word class right after the group, past
+  /// any quantifier; or a literal letter that continues the word.
   static func anchoredAfter(_ s: [Unicode.Scalar], _ index: Int) -> Bool {
     var i = index
     while i < s.count, "?+*".unicodeScalars.contains(s[i]) { i += 1 }
+    if i < s.count, s[i].properties.isAlphabetic { return true }
     let after = String(String.UnicodeScalarView(s[i...]))
     return ["\\b", "$", "\\s", " ", "\\W", "(?!\\w)", "\\z", "\\Z"].contains { after.hasPrefix($0) }
   }
