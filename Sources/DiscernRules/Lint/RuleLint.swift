@@ -199,7 +199,9 @@ enum SingleLetterAlternation {
     let before = String(String.UnicodeScalarView(s[..<end]))
     // After an (optional) group, what its last item is decides: `(?:just\s+)?(?:a|an)` is held by `\s+`.
     if end > 0, s[end - 1] == ")" { return anchoredBefore(s, end - 1) }
-    if let last = s[..<end].last, last.properties.isAlphabetic, !before.hasSuffix("\\" + String(last)) { return true }
+    if let last = s[..<end].last, last.properties.isAlphabetic || last == "'", !before.hasSuffix("\\" + String(last)) {
+      return true
+    }
     return ["\\b", "^", "\\s", " ", "\\W", "(?<!\\w)", "\\A"].contains { before.hasSuffix($0) }
   }
 
@@ -209,7 +211,38 @@ enum SingleLetterAlternation {
     var i = index
     while i < s.count, "?+*".unicodeScalars.contains(s[i]) { i += 1 }
     if i < s.count, s[i].properties.isAlphabetic { return true }
+    // The group ends an alternative of an enclosing group: what follows that group decides.
+    if i < s.count, s[i] == "|" || s[i] == ")" {
+      guard let close = closingParenthesis(s, from: i) else { return false }
+      return anchoredAfter(s, close + 1)
+    }
     let after = String(String.UnicodeScalarView(s[i...]))
     return ["\\b", "$", "\\s", " ", "\\W", "(?!\\w)", "\\z", "\\Z"].contains { after.hasPrefix($0) }
+  }
+
+  /// The `)` that closes the group open at `index`, skipping escapes, classes and nested groups.
+  static func closingParenthesis(_ s: [Unicode.Scalar], from index: Int) -> Int? {
+    var depth = 0
+    var i = index
+    var inClass = false
+    while i < s.count {
+      let c = s[i]
+      if c == "\\" {
+        i += 2
+        continue
+      }
+      if inClass {
+        if c == "]" { inClass = false }
+      } else if c == "[" {
+        inClass = true
+      } else if c == "(" {
+        depth += 1
+      } else if c == ")" {
+        if depth == 0 { return i }
+        depth -= 1
+      }
+      i += 1
+    }
+    return nil
   }
 }
