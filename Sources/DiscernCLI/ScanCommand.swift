@@ -19,6 +19,9 @@ struct ScanCommand: ParsableCommand {
   @Flag(help: "One JSON object per message.")
   var json = false
 
+  @Flag(help: "Also list the spans of rules that mark no span type (helpers and measures).")
+  var allSpans = false
+
   func validate() throws {
     if messages.isEmpty && file == nil { throw ValidationError("Give a message to scan, or --file PATH.") }
   }
@@ -40,7 +43,7 @@ struct ScanCommand: ParsableCommand {
         let record = ScanRecord(text: text, hits: evaluation.hitRules, spans: evaluation.evidence, limits: evaluation.limitEvents)
         print(String(decoding: try encoder.encode(record), as: UTF8.self))
       } else {
-        print(EvidenceView.render(text: text, evaluation: evaluation, ruleSet: ruleSet))
+        print(EvidenceView.render(text: text, evaluation: evaluation, ruleSet: ruleSet, allSpans: allSpans))
       }
     }
   }
@@ -55,26 +58,28 @@ struct ScanRecord: Encodable {
 
 /// The plain-text view of one message's evidence.
 enum EvidenceView {
-  static func render(text: String, evaluation: RuleEvaluation, ruleSet: RuleSet) -> String {
+  static func render(text: String, evaluation: RuleEvaluation, ruleSet: RuleSet, allSpans: Bool) -> String {
     var lines = ["» \(text)"]
     if evaluation.hitRules.isEmpty { lines.append("  no rule hits") }
-    for evidence in evaluation.evidence {
-      let type = evidence.type?.rawValue ?? "-"
-      lines.append("  \(type.padding(toLength: 15, withPad: " ", startingAt: 0)) \(evidence.rule)  [\(evidence.start)..<\(evidence.end)] '\(evidence.text)'")
+    func column(_ type: String) -> String { type.padding(toLength: 15, withPad: " ", startingAt: 0) }
+    for evidence in evaluation.evidence where allSpans || evidence.type != nil {
+      var line = "  \(column(evidence.type?.rawValue ?? "-")) \(evidence.rule)  [\(evidence.start)..<\(evidence.end)] '\(evidence.text)'"
+      if let row = evidence.lexicon, evidence.type != nil { line += " — \(row.name): \(row.selfHarmMeaning)" }
+      lines.append(line)
     }
-    let spanless = evaluation.hitRules.filter { id in !evaluation.evidence.contains { $0.rule == id } }
-    for id in spanless {
-      let type = ruleSet.rule(id)?.marks?.rawValue ?? "-"
-      lines.append("  \(type.padding(toLength: 15, withPad: " ", startingAt: 0)) \(id)  (no span)")
-    }
+    // Rules that hit without a span, or whose spans are not shown, are still features: name them.
+    let shown = Set(evaluation.evidence.filter { allSpans || $0.type != nil }.map(\.rule))
+    let others = evaluation.hitRules.filter { !shown.contains($0) }
+    if !others.isEmpty { lines.append("  \(column("also hit")) \(others.joined(separator: ", "))") }
     for event in evaluation.limitEvents {
-      lines.append("  limit          \(event.rule) stopped at its \(event.limit.rawValue) limit")
+      lines.append("  \(column("limit")) \(event.rule) stopped at its \(event.limit.rawValue) limit")
     }
     return lines.joined(separator: "\n")
   }
 }
 
-/// One message per line of a file or standard input; blank lines and `#` comments skipped.
+/// One message per line of a file or standard input. Blank lines, comments (`# ` with a space,
+/// so a message may start with a hashtag) and `#>` expectation lines are skipped.
 enum MessageLines {
   static func read(_ path: String) throws -> [String] {
     let data: Data
@@ -88,6 +93,10 @@ enum MessageLines {
     }
     return String(decoding: data, as: UTF8.self).split(separator: "\n")
       .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
-      .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+      .filter { !$0.isEmpty && !isComment($0) }
+  }
+
+  static func isComment(_ line: String) -> Bool {
+    line == "#" || line.hasPrefix("# ") || line.hasPrefix("#>")
   }
 }
