@@ -168,4 +168,36 @@ import Testing
       """
     ])
   }
+
+  @Test func lexiconErrorsAreReportedThroughTheRulesThatNameIt() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("discern-lex-\(UUID().uuidString)")
+    for folder in ["Rules", "Lexicons"] {
+      try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+    }
+    try """
+      lexicon: t
+      version: "1"
+      entries:
+        - {emoji: "🔪", name: kitchen knife, meaning: m, self_harm_meaning: s, casual_mention: low, serious_intent: hgh}
+      """.write(to: root.appendingPathComponent("Lexicons/t.yaml"), atomically: true, encoding: .utf8)
+    try pack("""
+        - {id: t.a, kind: emoji, lexicon: ../Lexicons/t.yaml, measure: count, description: d}
+        - {id: t.b, kind: emoji, lexicon: ../Lexicons/t.yaml, measure: cuont, description: d}
+      """).write(to: root.appendingPathComponent("Rules/t.yaml"), atomically: true, encoding: .utf8)
+    let result = RuleCompiler.compile(directory: root.path + "/Rules")
+    #expect(result.ruleSet == nil)
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      \(root.path)/Rules/t.yaml:4:66: error: unknown measure 'cuont'; did you mean 'count'? \
+      (one of: serious_intent_sum, serious_intent_max, casual_mention_sum, casual_mention_max, count, longest_run, laughter_close)
+        - {id: t.b, kind: emoji, lexicon: ../Lexicons/t.yaml, measure: cuont, description: d}
+                                                                       ^
+      """,
+      """
+      \(root.path)/Lexicons/t.yaml:4:110: error: 'serious_intent' cannot be 'hgh'; did you mean 'high'? (one of: low, medium, high)
+        - {emoji: "🔪", name: kitchen knife, meaning: m, self_harm_meaning: s, casual_mention: low, serious_intent: hgh}
+                                                                                                                   ^
+      """,
+    ])
+  }
 }

@@ -13,7 +13,7 @@ public final class CompileContext {
   public func lexicon(_ path: String, relativeTo source: SourceText, at mark: SourceMark) -> Lexicon? {
     let directory = (source.path as NSString).deletingLastPathComponent
     let resolved = path.hasPrefix("/") ? path : (directory.isEmpty ? path : directory + "/" + path)
-    let key = (resolved as NSString).standardizingPath
+    let key = Self.collapse(resolved)
     if let cached = lexicons[key] { return cached }
     var found = DiagnosticList()
     let lexicon: Lexicon?
@@ -30,4 +30,19 @@ public final class CompileContext {
 
   /// Every lexicon read, by resolved path.
   public var loadedLexicons: [String: Lexicon] { lexicons.compactMapValues { $0 } }
+
+  /// `Rules/../Lexicons/x.yaml` → `Lexicons/x.yaml`, so diagnostics name the file as a person would.
+  static func collapse(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: false) {
+      if part == "." { continue }
+      if part == "..", let last = parts.last, last != "..", !last.isEmpty {
+        parts.removeLast()
+      } else {
+        parts.append(part)
+      }
+    }
+    let joined = parts.joined(separator: "/")
+    return joined.isEmpty ? "." : joined
+  }
 }
