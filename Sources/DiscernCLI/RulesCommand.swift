@@ -15,7 +15,9 @@ struct StatsCommand: ParsableCommand {
     abstract: "Per rule, on a labeled JSONL file: hits, coverage, precision against a label, and overlap.",
     discussion: """
       Rows whose label is null are skipped, and so are rows where the label is only assumed from \
-      the source ('weak') unless --include-weak is given. Prints a Markdown table.
+      the source ('weak') unless --include-weak is given. A pack's row counts a message when any \
+      stable rule of the pack with `marks` hits it. "Fires most with" names the rule sharing the \
+      largest share of this rule's hits (`not` rules left out). Prints Markdown tables.
       """)
 
   @OptionGroup var options: RulesOptions

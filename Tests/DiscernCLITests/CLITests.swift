@@ -130,4 +130,25 @@ import Testing
     #expect(run.status == 64)
     #expect(run.stderr.hasPrefix("Error: Give a message to scan, or --file PATH.\n"))
   }
+
+  @Test func rulesStatsTalliesHitsPrecisionAndOverlapAndSaysWhatItSkipped() throws {
+    let run = try discern(
+      "rules", "stats", "--rules", "Tests/Fixtures/stats/Rules", "--data", "Tests/Fixtures/stats/labeled.jsonl",
+      "--split", "dev")
+    #expect(run.status == 0)
+    #expect(run.stdout == """
+      labeled.jsonl, split dev, label self_harm: 5 rows, 2 positive, base rate 0.40 \
+      (skipped: 1 with no 'self_harm' label, 1 weak, 1 unreadable, first at line 9)
+
+      | pack (any stable rule with `marks`) | hits | coverage | precision |
+      |---|---:|---:|---:|
+      | t | 3 | 60.0% | 0.67 |
+
+      | rule | status | hits | coverage | precision | fires most with |
+      |---|---|---:|---:|---:|---|
+      | t.lol | stable | 2 | 40.0% | 0.00 | t.want-to-die (50.0%) |
+      | t.want-to-die | stable | 3 | 60.0% | 0.67 | t.lol (33.3%) |
+
+      """)
+  }
 }

@@ -11,7 +11,7 @@ public struct RuleStats: Sendable {
     /// Messages with label 1 among the hits; nil without hits.
     public let precision: Double?
     /// The rule that fires with this one most often, and the share of this rule's hits it shares.
-    /// Rules that hit more than half of all messages are not considered.
+    /// `not` rules are not considered.
     public let mostOverlap: (id: String, share: Double)?
   }
 
@@ -53,9 +53,8 @@ public struct RuleStats: Sendable {
         precision: count == 0 ? nil : Double(correct) / Double(count), mostOverlap: best)
     }
 
-    // Rules that fire on most messages (a `not` rule) would be everyone's top overlap and say nothing.
-    let named = zip(ruleSet.featureIDs, hitSets).map { ($0, $1) }
-      .filter { $0.1.filter { $0 }.count * 2 <= texts.count }
+    // A `not` rule fires on nearly every message: it would be everyone's top overlap and say nothing.
+    let named = zip(ruleSet.rules, hitSets).filter { !($0.0.kind is NotRule) }.map { ($0.0.id, $0.1) }
     rules = ruleSet.rules.enumerated().map { r, rule in row(rule.id, rule.status, hitSets[r], overlapWith: named) }
     let packNames = Array(Set(ruleSet.rules.map(\.pack))).sorted()
     packs = packNames.map { pack in
