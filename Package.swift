@@ -8,6 +8,7 @@ let package = Package(
     .executable(name: "discern", targets: ["DiscernCLI"]),
     .executable(name: "discern-bench", targets: ["DiscernBench"]),
     .library(name: "DiscernRules", targets: ["DiscernRules"]),
+    .library(name: "DiscernEncoder", targets: ["DiscernEncoder"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,9 +21,15 @@ let package = Package(
     .systemLibrary(
       name: "CYAML", pkgConfig: "yaml-0.1",
       providers: [.apt(["libyaml-dev"])]),
+    .systemLibrary(
+      name: "COpenBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
 
     // The rule DSL: YAML → validated rules → compiled matchers → features with evidence.
     .target(name: "DiscernRules", dependencies: ["CPCRE2", "CYAML"]),
+
+    // The encoder: safetensors, WordPiece, a BERT forward pass on OpenBLAS.
+    .target(name: "DiscernEncoder", dependencies: ["COpenBLAS"]),
 
     // The `discern` command.
     .executableTarget(
@@ -36,6 +43,7 @@ let package = Package(
     .executableTarget(name: "DiscernBench", dependencies: ["DiscernRules"]),
 
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
+    .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
   ]
 )
