@@ -1,0 +1,31 @@
+import DiscernEncoder
+import Testing
+
+@Suite struct TokenizerTests {
+  static let reference = fixture("tokens.json", as: TokenFixture.self)
+  static var cases: [TokenCase] { reference?.cases ?? [] }
+
+  @Test func theReferenceHasTheTrickyStrings() {
+    #expect(Self.cases.count >= 20)
+  }
+
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"), arguments: cases)
+  func idsMatchHuggingFace(_ reference: TokenCase) throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 128)
+    #expect(tokenizer.encode(reference.text) == reference.ids)
+  }
+
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+  func truncationKeepsClsAndSep() throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 8)
+    let ids = tokenizer.encode("one two three four five six seven eight nine ten")
+    #expect(ids.count == 8)
+    #expect(ids.first == tokenizer.clsID && ids.last == tokenizer.sepID)
+  }
+
+  @Test func aMissingVocabularySaysWhere() {
+    #expect(throws: TokenizerError.unreadableVocabulary(path: "/nowhere/vocab.txt")) {
+      try WordPieceTokenizer(vocabularyPath: "/nowhere/vocab.txt")
+    }
+  }
+}
