@@ -1,0 +1,49 @@
+import DiscernEncoder
+import Foundation
+import Testing
+
+func cosine(_ a: [Float], _ b: [Float]) -> Float {
+  var dot: Float = 0, na: Float = 0, nb: Float = 0
+  for i in a.indices {
+    dot += a[i] * b[i]
+    na += a[i] * a[i]
+    nb += b[i] * b[i]
+  }
+  return dot / (na.squareRoot() * nb.squareRoot())
+}
+
+@Suite(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+struct EncoderTests {
+  static let encoder: BertEncoder? = try? BertEncoder(folder: encoderFolder)
+  static let reference = fixture("embeddings.json", as: [EmbeddingCase].self) ?? []
+
+  @Test func pooledEmbeddingsMatchTheReferenceOneByOne() throws {
+    let encoder = try #require(Self.encoder)
+    #expect(Self.reference.count >= 20)
+    for reference in Self.reference {
+      let embedding = encoder.embed([reference.text])[0]
+      let similarity = cosine(embedding, reference.embedding)
+      #expect(similarity >= 0.9999, "\(reference.text.debugDescription): cosine \(similarity)")
+    }
+  }
+
+  @Test func aBatchGivesWhatEachMessageGivesAlone() throws {
+    let encoder = try #require(Self.encoder)
+    let texts = Self.reference.map(\.text)
+    let batched = encoder.embed(texts)
+    for (reference, embedding) in zip(Self.reference, batched) {
+      #expect(cosine(embedding, reference.embedding) >= 0.9999, "\(reference.text.debugDescription)")
+    }
+  }
+
+  @Test func aMissingFileIsNamed() {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("enc-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: folder + "/config.json", contents: Data("{}".utf8))
+    #expect(throws: EncoderError.missingFile(folder: folder, file: "vocab.txt")) { try BertEncoder(folder: folder) }
+    #expect(
+      EncoderError.missingFile(folder: "m", file: "vocab.txt").description
+        == "no 'vocab.txt' in encoder folder 'm'; a BERT-family encoder needs config.json, vocab.txt and "
+        + "model.safetensors (run 'make model' for the default, or pass --encoder PATH)")
+  }
+}
