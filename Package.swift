@@ -40,7 +40,7 @@ let package = Package(
       ]),
 
     // Benchmarks print figures; they are never timed unit tests.
-    .executableTarget(name: "DiscernBench", dependencies: ["DiscernRules"]),
+    .executableTarget(name: "DiscernBench", dependencies: ["DiscernRules", "DiscernEncoder"]),
 
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder"]),

@@ -1,3 +1,4 @@
+import DiscernEncoder
 import DiscernRules
 import Foundation
 
@@ -7,6 +8,8 @@ import Foundation
 ///         messages per second of RuleSet.evaluate, one thread, as one JSON line
 ///     discern-bench patterns --rules Rules
 ///         the compiled patterns as JSON, for peers that run the same patterns
+///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tokens 32] [--runs 50] [--threads 1]
+///         median latency of one message of exactly N tokens, batch 1, as one JSON line
 enum Bench {
   static func main() throws {
     var arguments = Array(CommandLine.arguments.dropFirst())
@@ -16,6 +19,12 @@ enum Bench {
     while let key = arguments.first, key.hasPrefix("--"), arguments.count >= 2 {
       options[String(key.dropFirst(2))] = arguments[1]
       arguments.removeFirst(2)
+    }
+    if command == "encoder" {
+      try benchEncoder(
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tokens: Int(options["tokens"] ?? "32") ?? 32,
+        runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1)
+      return
     }
     let rules = options["rules"] ?? "Rules"
     let result = RuleCompiler.compile(directory: rules)
@@ -44,6 +53,29 @@ enum Bench {
       rule.kind.lintPatterns.map { ["rule": rule.id, "source": $0.pattern.source, "caseless": $0.pattern.caseless ? "1" : "0"] }
     }
     let data = try JSONSerialization.data(withJSONObject: patterns, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  }
+
+  /// One message of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
+  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int) throws {
+    let loadStart = DispatchTime.now().uptimeNanoseconds
+    let encoder = try BertEncoder(folder: folder, maxLength: max(tokens, 128), threads: threads)
+    let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+    let word = encoder.tokenizer.encode("hello")[1]
+    let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
+    for _ in 0..<5 { _ = encoder.embed(ids: [ids]) }
+    var times: [Double] = []
+    for _ in 0..<runs {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = encoder.embed(ids: [ids])
+      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    times.sort()
+    let report: [String: Any] = [
+      "tokens": tokens, "runs": runs, "threads": threads, "median_ms": times[times.count / 2],
+      "min_ms": times[0], "load_seconds": loadSeconds, "precision": "fp32",
+    ]
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
   }
 
