@@ -1,4 +1,6 @@
 import ArgumentParser
+import DiscernRules
+import Foundation
 
 @main
 struct Discern: ParsableCommand {
@@ -17,6 +19,16 @@ struct Discern: ParsableCommand {
 struct RulesOptions: ParsableArguments {
   @Option(name: .long, help: "Folder of YAML rule packs.")
   var rules: String = "Rules"
+
+  /// The compiled rules, or the diagnostics on stderr and exit status 1.
+  func ruleSet() throws -> RuleSet {
+    let result = RuleCompiler.compile(directory: rules)
+    guard let ruleSet = result.ruleSet else {
+      for diagnostic in result.diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
+      throw ExitCode.failure
+    }
+    return ruleSet
+  }
 }
 
 /// The rules folder as the positional argument of the commands that check rules.

@@ -38,11 +38,7 @@ struct StatsCommand: ParsableCommand {
   var all = false
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: options.rules)
-    guard let ruleSet = result.ruleSet else {
-      for diagnostic in result.diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
-      throw ExitCode.failure
-    }
+    let ruleSet = try options.ruleSet()
     let rows = try LabeledRows.read(data, label: label, split: split, includeWeak: includeWeak)
     let stats = RuleStats(ruleSet: ruleSet, texts: rows.texts, labels: rows.labels)
     let file = (data as NSString).lastPathComponent

@@ -27,11 +27,7 @@ struct ScanCommand: ParsableCommand {
   }
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: options.rules)
-    guard let ruleSet = result.ruleSet else {
-      for diagnostic in result.diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
-      throw ExitCode.failure
-    }
+    let ruleSet = try options.ruleSet()
     var texts = messages
     if let file { texts += try MessageLines.read(file) }
     let matcher = PCRE2Matcher()

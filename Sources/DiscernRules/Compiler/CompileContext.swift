@@ -28,9 +28,6 @@ public final class CompileContext {
     return lexicon
   }
 
-  /// Every lexicon read, by resolved path.
-  public var loadedLexicons: [String: Lexicon] { lexicons.compactMapValues { $0 } }
-
   /// `Rules/../Lexicons/x.yaml` → `Lexicons/x.yaml`, so diagnostics name the file as a person would.
   static func collapse(_ path: String) -> String {
     var parts: [Substring] = []

@@ -7,6 +7,8 @@ public struct EmojiOccurrence: Sendable, Equatable {
   public let scalars: Range<Int>
   /// UTF-8 byte offsets in the message.
   public let bytes: Range<Int>
+  /// Its lexicon row, when the scan was made with a lexicon that has it.
+  public var entry: LexiconEntry? = nil
 }
 
 /// Finds emoji by grapheme cluster.

@@ -58,8 +58,13 @@ public final class Lexicon: Sendable {
   /// The row for an emoji as written (👍🏽 finds 👍).
   public func entry(for emoji: String) -> LexiconEntry? { byKey[EmojiScanner.fold(emoji)] }
 
-  /// Every emoji in `text`; text-default symbols count when the lexicon has them.
+  /// Every emoji in `text`, each with its row when the lexicon has it; text-default symbols
+  /// count when the lexicon has them.
   public func scan(_ text: String) -> [EmojiOccurrence] {
-    EmojiScanner.scan(text) { self.byKey[$0] != nil }
+    EmojiScanner.scan(text) { self.byKey[$0] != nil }.map { occurrence in
+      var found = occurrence
+      found.entry = entry(for: occurrence.emoji)
+      return found
+    }
   }
 }

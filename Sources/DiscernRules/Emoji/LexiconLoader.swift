@@ -6,14 +6,7 @@ public enum LexiconLoader {
   static let entryKeys = ["emoji", "name", "meaning", "self_harm_meaning", "casual_mention", "serious_intent", "signal"]
 
   public static func load(path: String, diagnostics: inout DiagnosticList) -> Lexicon? {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      diagnostics.error("cannot read lexicon '\(path)'", at: nil)
-      return nil
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      diagnostics.append(RuleCompiler.invalidUTF8(Array(data), path: path))
-      return nil
-    }
+    guard let text = SourceFiles.read(path, kind: "lexicon ", diagnostics: &diagnostics) else { return nil }
     return parse(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
   }
 

@@ -76,8 +76,8 @@ public final class MessageText {
     return scalarSpans.map { ($0, String(view[indexOf[$0.lowerBound]!..<indexOf[$0.upperBound]!])) }
   }
 
-  /// The emoji of the normalized message (byte offsets line up with `bytes`), scanned once per
-  /// lexicon however many rules ask.
+  /// The emoji of the normalized message with their lexicon rows (byte offsets line up with
+  /// `bytes`), scanned and looked up once per lexicon however many rules ask.
   public func emoji(_ lexicon: Lexicon) -> [EmojiOccurrence] {
     let key = ObjectIdentifier(lexicon)
     if let cached = emojiByLexicon[key] { return cached }

@@ -53,7 +53,7 @@ public struct EmojiRule: RuleKind {
   public func evaluate(_ message: MessageText, referenced: [RuleOutcome], matcher: PCRE2Matcher) -> RuleOutcome {
     let found = message.emoji(lexicon)
     guard !found.isEmpty else { return .miss }
-    let known = found.compactMap { occurrence in lexicon.entry(for: occurrence.emoji).map { (occurrence, $0) } }
+    let known = found.compactMap { occurrence in occurrence.entry.map { (occurrence, $0) } }
     var value = 0.0
     var spans: [Range<Int>] = []
     switch measure {
@@ -71,7 +71,7 @@ public struct EmojiRule: RuleKind {
       value = Double(run.count)
       spans = run.count > 1 ? [run.first!.bytes.lowerBound..<run.last!.bytes.upperBound] : run.map(\.bytes)
     case .laughterClose:
-      if let last = found.last, endsMessage(last, in: message), lexicon.entry(for: last.emoji)?.signal != nil {
+      if let last = found.last, endsMessage(last, in: message), last.entry?.signal != nil {
         value = 1
         spans = [last.bytes]
       }
