@@ -28,8 +28,12 @@ let package = Package(
     // The rule DSL: YAML → validated rules → compiled matchers → features with evidence.
     .target(name: "DiscernRules", dependencies: ["CPCRE2", "CYAML"]),
 
-    // The encoder: safetensors, WordPiece, a BERT forward pass on OpenBLAS.
-    .target(name: "DiscernEncoder", dependencies: ["COpenBLAS"]),
+    // The encoder's hot loops in C (AVX2 with a portable fallback chosen at run time). Always built
+    // optimized: a debug build of these loops would make the golden tests crawl.
+    .target(name: "CDiscernKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+    // The encoder: safetensors, WordPiece, a BERT forward pass on OpenBLAS and the int8 kernels.
+    .target(name: "DiscernEncoder", dependencies: ["COpenBLAS", "CDiscernKernels"]),
 
     // The `discern` command.
     .executableTarget(
@@ -43,7 +47,7 @@ let package = Package(
     .executableTarget(name: "DiscernBench", dependencies: ["DiscernRules", "DiscernEncoder"]),
 
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
-    .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder"]),
+    .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
   ]
 )

@@ -20,10 +20,17 @@ enum Bench {
       options[String(key.dropFirst(2))] = arguments[1]
       arguments.removeFirst(2)
     }
+    if command == "cosine" {
+      guard let corpus = options["corpus"] else { usage() }
+      try cosineToFloat(
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", corpus: corpus, limit: Int(options["limit"] ?? "") ?? .max)
+      return
+    }
     if command == "encoder" {
       try benchEncoder(
         folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tokens: Int(options["tokens"] ?? "32") ?? 32,
-        runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1)
+        runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1,
+        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32)
       return
     }
     let rules = options["rules"] ?? "Rules"
@@ -57,9 +64,9 @@ enum Bench {
   }
 
   /// One message of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
-  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int) throws {
+  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int, precision: Precision) throws {
     let loadStart = DispatchTime.now().uptimeNanoseconds
-    let encoder = try BertEncoder(folder: folder, maxLength: max(tokens, 128), threads: threads)
+    let encoder = try BertEncoder(folder: folder, precision: precision, maxLength: max(tokens, 128), threads: threads)
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let word = encoder.tokenizer.encode("hello")[1]
     let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
@@ -73,7 +80,29 @@ enum Bench {
     times.sort()
     let report: [String: Any] = [
       "tokens": tokens, "runs": runs, "threads": threads, "median_ms": times[times.count / 2],
-      "min_ms": times[0], "load_seconds": loadSeconds, "precision": "fp32",
+      "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+  }
+
+  /// Cosine of int8 to fp32 pooled embeddings over a corpus file's texts, in batches of 32.
+  static func cosineToFloat(folder: String, corpus: String, limit: Int) throws {
+    let reference = try BertEncoder(folder: folder, precision: .fp32)
+    let quantized = try BertEncoder(folder: folder, precision: .int8)
+    let texts = Array(try readTexts(corpus).prefix(limit))
+    var similarities: [Double] = []
+    for start in stride(from: 0, to: texts.count, by: 32) {
+      let batch = Array(texts[start..<min(start + 32, texts.count)])
+      for (a, b) in zip(reference.embed(batch), quantized.embed(batch)) {
+        similarities.append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+      }
+    }
+    let sorted = similarities.sorted()
+    let report: [String: Any] = [
+      "corpus": corpus, "messages": sorted.count, "mean": sorted.reduce(0, +) / Double(max(1, sorted.count)),
+      "min": sorted.first ?? 0, "p1": sorted[sorted.count / 100], "p5": sorted[sorted.count / 20],
+      "median": sorted[sorted.count / 2], "below_0_99": sorted.filter { $0 < 0.99 }.count,
     ]
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
@@ -81,11 +110,15 @@ enum Bench {
 
   struct Line: Decodable { let text: String }
 
-  static func benchRules(_ ruleSet: RuleSet, corpus: String, rounds: Int) throws {
+  static func readTexts(_ corpus: String) throws -> [String] {
     let decoder = JSONDecoder()
-    let texts = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n").map {
+    return try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n").map {
       try decoder.decode(Line.self, from: Data($0.utf8)).text
     }
+  }
+
+  static func benchRules(_ ruleSet: RuleSet, corpus: String, rounds: Int) throws {
+    let texts = try readTexts(corpus)
     let matcher = PCRE2Matcher()
     var hits = 0
     var best = Double.infinity

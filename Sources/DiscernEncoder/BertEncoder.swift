@@ -1,3 +1,4 @@
+import CDiscernKernels
 import COpenBLAS
 import Foundation
 
@@ -40,36 +41,47 @@ public struct BertConfig: Decodable, Sendable, Equatable {
 }
 
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
-/// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Matrix work goes
-/// through OpenBLAS `cblas_sgemm`.
+/// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
+/// float32 through OpenBLAS `cblas_sgemm` or in int8 through Discern's AVX2 kernel (`precision`);
+/// attention, LayerNorm and GELU stay in float32.
 ///
 /// A batch is packed, not padded: the tokens of all messages stand in one matrix for the dense
 /// layers (which treat rows independently), and attention runs per message over its own rows.
 /// That is what a padding mask achieves, without computing the padding.
+///
+/// `embed` may be called from several threads at once; each call has its own scratch memory.
 public final class BertEncoder: @unchecked Sendable {
   public let config: BertConfig
   public let tokenizer: WordPieceTokenizer
   public let folder: String
+  public let precision: Precision
+  /// Threads for one batch's matrix work (OpenBLAS's pool for fp32, column splits for int8).
+  public let threads: Int
+  /// Identifies these weights, so that heads and fusion models trained on them can refuse others.
+  public let fingerprint: String
 
   struct Layer {
-    /// Query, key and value stacked: [3H, H], and their biases [3H].
-    var qkv: [Float], qkvBias: [Float]
-    var attentionOut: [Float], attentionOutBias: [Float]
-    var attentionNorm: (weight: [Float], bias: [Float])
-    var intermediate: [Float], intermediateBias: [Float]
-    var output: [Float], outputBias: [Float]
-    var outputNorm: (weight: [Float], bias: [Float])
+    /// Query, key and value stacked: [3H, H].
+    let qkv: DenseLayer
+    let attentionOut: DenseLayer
+    let attentionNorm: (weight: [Float], bias: [Float])
+    let intermediate: DenseLayer
+    let output: DenseLayer
+    let outputNorm: (weight: [Float], bias: [Float])
   }
 
-  let wordEmbeddings: [Float]
+  /// Read in place from the map: only the rows of tokens actually seen become resident.
+  let wordEmbeddings: FloatTensor
   let positionEmbeddings: [Float]
   let tokenTypeEmbedding: [Float]
   let embeddingNorm: (weight: [Float], bias: [Float])
   let layers: [Layer]
 
-  /// Loads `folder` (config.json, vocab.txt, model.safetensors). `threads` sets OpenBLAS's pool.
-  public init(folder: String, maxLength: Int = 128, threads: Int = 1) throws(EncoderError) {
+  /// Loads `folder` (config.json, vocab.txt, model.safetensors).
+  public init(folder: String, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1) throws(EncoderError) {
     self.folder = folder
+    self.precision = precision
+    self.threads = max(1, threads)
     for file in ["config.json", "vocab.txt", "model.safetensors"]
     where !FileManager.default.fileExists(atPath: folder + "/" + file) {
       throw .missingFile(folder: folder, file: file)
@@ -93,12 +105,24 @@ public final class BertEncoder: @unchecked Sendable {
     let h = config.hiddenSize, i = config.intermediateSize
     do {
       let file = try SafeTensorsFile(path: folder + "/model.safetensors")
+      fingerprint = file.fingerprint(extra: configData)
       // Some exports prefix every name with "bert."; accept both.
       let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
       func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
         try file.floats(prefix + name, shape: shape)
       }
-      wordEmbeddings = try t("embeddings.word_embeddings.weight", [config.vocabularySize, h])
+      func dense(_ names: [String], outputs: Int, inputs: Int) throws(SafeTensorsError) -> DenseLayer {
+        var weight: [Float] = []
+        var bias: [Float] = []
+        for name in names {
+          weight += try file.tensor(prefix + name + ".weight", shape: [outputs / names.count, inputs]).array
+          bias += try t(name + ".bias", [outputs / names.count])
+        }
+        return weight.withUnsafeBufferPointer {
+          DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, precision: precision)
+        }
+      }
+      wordEmbeddings = try file.tensor(prefix + "embeddings.word_embeddings.weight", shape: [config.vocabularySize, h])
       positionEmbeddings = try t("embeddings.position_embeddings.weight", [config.maxPositions, h])
       tokenTypeEmbedding = Array(try t("embeddings.token_type_embeddings.weight", [2, h]).prefix(h))
       embeddingNorm = (try t("embeddings.LayerNorm.weight", [h]), try t("embeddings.LayerNorm.bias", [h]))
@@ -107,24 +131,18 @@ public final class BertEncoder: @unchecked Sendable {
         let p = "encoder.layer.\(l)."
         layers.append(
           Layer(
-            qkv: try t(p + "attention.self.query.weight", [h, h]) + t(p + "attention.self.key.weight", [h, h])
-              + t(p + "attention.self.value.weight", [h, h]),
-            qkvBias: try t(p + "attention.self.query.bias", [h]) + t(p + "attention.self.key.bias", [h])
-              + t(p + "attention.self.value.bias", [h]),
-            attentionOut: try t(p + "attention.output.dense.weight", [h, h]),
-            attentionOutBias: try t(p + "attention.output.dense.bias", [h]),
+            qkv: try dense(["query", "key", "value"].map { p + "attention.self." + $0 }, outputs: 3 * h, inputs: h),
+            attentionOut: try dense([p + "attention.output.dense"], outputs: h, inputs: h),
             attentionNorm: (try t(p + "attention.output.LayerNorm.weight", [h]), try t(p + "attention.output.LayerNorm.bias", [h])),
-            intermediate: try t(p + "intermediate.dense.weight", [i, h]),
-            intermediateBias: try t(p + "intermediate.dense.bias", [i]),
-            output: try t(p + "output.dense.weight", [h, i]),
-            outputBias: try t(p + "output.dense.bias", [h]),
+            intermediate: try dense([p + "intermediate.dense"], outputs: i, inputs: h),
+            output: try dense([p + "output.dense"], outputs: h, inputs: i),
             outputNorm: (try t(p + "output.LayerNorm.weight", [h]), try t(p + "output.LayerNorm.bias", [h]))))
       }
       self.layers = layers
     } catch {
       throw .weights(error)
     }
-    openblas_set_num_threads(Int32(max(1, threads)))
+    openblas_set_num_threads(Int32(precision == .fp32 ? self.threads : 1))
   }
 
   /// Pooled, L2-normalised embeddings, one per text.
@@ -132,23 +150,44 @@ public final class BertEncoder: @unchecked Sendable {
     embed(ids: texts.map(tokenizer.encode))
   }
 
+  /// Scratch memory for one batch, sized by its rows.
+  final class Workspace {
+    let x, qkv, context, attended, hidden, scores: UnsafeMutableBufferPointer<Float>
+    let quantized: QuantizedRows
+
+    init(rows: Int, longest: Int, config: BertConfig) {
+      let h = config.hiddenSize, i = config.intermediateSize
+      x = .allocate(capacity: rows * h)
+      qkv = .allocate(capacity: rows * 3 * h)
+      context = .allocate(capacity: rows * h)
+      attended = .allocate(capacity: rows * h)
+      hidden = .allocate(capacity: rows * i)
+      scores = .allocate(capacity: longest * longest)
+      quantized = QuantizedRows(rows: rows, inputs: max(h, i))
+    }
+
+    deinit { for buffer in [x, qkv, context, attended, hidden, scores] { buffer.deallocate() } }
+  }
+
   /// Pooled, L2-normalised embeddings for token id sequences (each with its [CLS] and [SEP]).
   public func embed(ids batch: [[Int32]]) -> [[Float]] {
     let h = config.hiddenSize
-    let rows = batch.reduce(0) { $0 + $1.count }
+    let lengths = batch.map(\.count)
+    let rows = lengths.reduce(0, +)
     guard rows > 0 else { return batch.map { _ in [Float](repeating: 0, count: h) } }
-    var x = [Float](repeating: 0, count: rows * h)
+    let work = Workspace(rows: rows, longest: lengths.max() ?? 0, config: config)
+    let x = work.x.baseAddress!
+    let words = wordEmbeddings.values.baseAddress!
     var r = 0
     for ids in batch {
       for (position, id) in ids.enumerated() {
-        let word = Int(id) * h, pos = position * h, row = (r + position) * h
-        for c in 0..<h { x[row + c] = wordEmbeddings[word + c] + positionEmbeddings[pos + c] + tokenTypeEmbedding[c] }
+        let word = words + Int(id) * h, pos = position * h, row = x + (r + position) * h
+        for c in 0..<h { row[c] = word[c] + positionEmbeddings[pos + c] + tokenTypeEmbedding[c] }
       }
       r += ids.count
     }
-    layerNorm(&x, rows: rows, embeddingNorm)
-    let lengths = batch.map(\.count)
-    for layer in layers { forward(layer, &x, rows: rows, lengths: lengths) }
+    dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
+    for layer in layers { forward(layer, work, rows: rows, lengths: lengths) }
     // Mean pooling over each message's tokens, then L2 normalisation.
     var pooled: [[Float]] = []
     r = 0
@@ -168,100 +207,34 @@ public final class BertEncoder: @unchecked Sendable {
     return pooled
   }
 
-  func forward(_ layer: Layer, _ x: inout [Float], rows: Int, lengths: [Int]) {
-    let h = config.hiddenSize, heads = config.heads, d = h / heads, i = config.intermediateSize
+  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int]) {
+    let h = config.hiddenSize, heads = config.heads, d = h / heads
+    let x = work.x.baseAddress!, qkv = work.qkv.baseAddress!, context = work.context.baseAddress!
+    let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!, scores = work.scores.baseAddress!
     // Q, K, V for every token at once.
-    var qkv = linear(x, rows: rows, inputs: h, weights: layer.qkv, bias: layer.qkvBias, outputs: 3 * h)
-    var context = [Float](repeating: 0, count: rows * h)
+    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads)
     let scale = 1 / Float(d).squareRoot()
-    let longest = lengths.max() ?? 0
-    var scores = [Float](repeating: 0, count: longest * longest)
     var start = 0
-    qkv.withUnsafeMutableBufferPointer { qkv in
-      context.withUnsafeMutableBufferPointer { context in
-        scores.withUnsafeMutableBufferPointer { scores in
-          for n in lengths {
-            for head in 0..<heads {
-              let q = qkv.baseAddress! + start * 3 * h + head * d
-              let k = q + h
-              let v = q + 2 * h
-              cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
-                q, Int32(3 * h), k, Int32(3 * h), 0, scores.baseAddress, Int32(n))
-              for row in 0..<n { softmax(scores.baseAddress! + row * n, count: n) }
-              cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
-                scores.baseAddress, Int32(n), v, Int32(3 * h), 0, context.baseAddress! + start * h + head * d, Int32(h))
-            }
-            start += n
-          }
-        }
+    for n in lengths {
+      for head in 0..<heads {
+        let q = qkv + start * 3 * h + head * d
+        let k = q + h
+        let v = q + 2 * h
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
+          q, Int32(3 * h), k, Int32(3 * h), 0, scores, Int32(n))
+        dk_softmax_rows(scores, Int32(n), Int32(n))
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
+          scores, Int32(n), v, Int32(3 * h), 0, context + start * h + head * d, Int32(h))
       }
+      start += n
     }
-    var attended = linear(context, rows: rows, inputs: h, weights: layer.attentionOut, bias: layer.attentionOutBias, outputs: h)
-    for j in 0..<attended.count { attended[j] += x[j] }
-    layerNorm(&attended, rows: rows, layer.attentionNorm)
-    var hidden = linear(attended, rows: rows, inputs: h, weights: layer.intermediate, bias: layer.intermediateBias, outputs: i)
-    hidden.withUnsafeMutableBufferPointer { gelu($0) }
-    var out = linear(hidden, rows: rows, inputs: i, weights: layer.output, bias: layer.outputBias, outputs: h)
-    for j in 0..<out.count { out[j] += attended[j] }
-    layerNorm(&out, rows: rows, layer.outputNorm)
-    x = out
-  }
-
-  /// `input[rows, inputs] · weightsᵀ + bias`, weights stored [outputs, inputs] as in PyTorch.
-  func linear(_ input: [Float], rows: Int, inputs: Int, weights: [Float], bias: [Float], outputs: Int) -> [Float] {
-    var out = [Float](repeating: 0, count: rows * outputs)
-    for r in 0..<rows {
-      for c in 0..<outputs { out[r * outputs + c] = bias[c] }
-    }
-    cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-      input, Int32(inputs), weights, Int32(inputs), 1, &out, Int32(outputs))
-    return out
-  }
-
-  func layerNorm(_ x: inout [Float], rows: Int, _ norm: (weight: [Float], bias: [Float])) {
-    let h = config.hiddenSize
-    let eps = config.layerNormEps
-    for r in 0..<rows {
-      let base = r * h
-      var mean: Float = 0
-      for c in 0..<h { mean += x[base + c] }
-      mean /= Float(h)
-      var variance: Float = 0
-      for c in 0..<h {
-        let d = x[base + c] - mean
-        variance += d * d
-      }
-      let inverse = 1 / (variance / Float(h) + eps).squareRoot()
-      for c in 0..<h { x[base + c] = (x[base + c] - mean) * inverse * norm.weight[c] + norm.bias[c] }
-    }
-  }
-
-  func softmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
-    var top = -Float.infinity
-    for j in 0..<count { top = max(top, row[j]) }
-    var sum: Float = 0
-    for j in 0..<count {
-      row[j] = expf(row[j] - top)
-      sum += row[j]
-    }
-    let inverse = 1 / sum
-    for j in 0..<count { row[j] *= inverse }
-  }
-
-  /// GELU with erf, x·Φ(x). erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, far below float
-  /// rounding in the sums around it), which vectorizes where libm's erff does not.
-  func gelu(_ x: UnsafeMutableBufferPointer<Float>) {
-    for j in 0..<x.count {
-      let v = x[j]
-      let z = abs(v) * 0.70710678118654752
-      let t = 1 / (1 + 0.3275911 * z)
-      let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-      let erfAbs = 1 - poly * expf(-z * z)
-      let erf = v < 0 ? -erfAbs : erfAbs
-      x[j] = 0.5 * v * (1 + erf)
-    }
+    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads)
+    dk_add_layernorm(attended, x, Int32(rows), Int32(h), layer.attentionNorm.weight, layer.attentionNorm.bias, config.layerNormEps)
+    layer.intermediate.apply(attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads)
+    dk_gelu(hidden, rows * config.intermediateSize)
+    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads)
+    dk_add_layernorm(x, attended, Int32(rows), Int32(h), layer.outputNorm.weight, layer.outputNorm.bias, config.layerNormEps)
   }
 }

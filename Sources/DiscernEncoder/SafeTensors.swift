@@ -28,6 +28,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
 
 /// A memory-mapped safetensors file: an 8-byte little-endian header length, a JSON header naming
 /// each tensor's dtype, shape and byte range, then the raw data.
+///
+/// F32 tensors are read in place from the map (no copy: only the pages a caller touches become
+/// resident, which keeps a 47 MB word-embedding table out of memory); F16 and BF16 are widened.
 public final class SafeTensorsFile: @unchecked Sendable {
   public struct TensorInfo: Sendable, Equatable {
     public let dtype: String
@@ -39,7 +42,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
   public let path: String
   public let tensors: [String: TensorInfo]
   public let metadata: [String: String]
-  private let data: Data
+  private let map: UnsafeRawBufferPointer
   private let dataStart: Int
 
   static let dtypeSizes: [String: Int] = [
@@ -48,19 +51,38 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
   public init(path: String) throws(SafeTensorsError) {
     self.path = path
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-      throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+    let size = Int(info.st_size)
+    guard size >= 8 else { throw .truncated(path: path, expected: 8, actual: size) }
+    guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
     }
-    guard data.count >= 8 else { throw .truncated(path: path, expected: 8, actual: data.count) }
-    let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    let map = UnsafeRawBufferPointer(start: base, count: size)
+    do {
+      (tensors, metadata, dataStart) = try Self.readHeader(map, path: path)
+    } catch {
+      munmap(base, size)
+      throw error
+    }
+    self.map = map
+  }
+
+  deinit { munmap(UnsafeMutableRawPointer(mutating: map.baseAddress), map.count) }
+
+  private static func readHeader(_ map: UnsafeRawBufferPointer, path: String) throws(SafeTensorsError) -> (
+    [String: TensorInfo], [String: String], Int
+  ) {
+    let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(map[$1]) << (8 * UInt64($1)) }
     guard headerLength < 100_000_000 else { throw .badHeader(path: path, reason: "header length \(headerLength) is implausible") }
     let headerEnd = 8 + Int(headerLength)
-    guard data.count >= headerEnd else { throw .truncated(path: path, expected: headerEnd, actual: data.count) }
+    guard map.count >= headerEnd else { throw .truncated(path: path, expected: headerEnd, actual: map.count) }
     let object: Any
     do {
-      object = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<headerEnd))
+      object = try JSONSerialization.jsonObject(with: Data(map[8..<headerEnd]))
     } catch {
       throw .badHeader(path: path, reason: "the header is not JSON")
     }
@@ -85,26 +107,78 @@ public final class SafeTensorsFile: @unchecked Sendable {
       tensors[name] = TensorInfo(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
       dataEnd = max(dataEnd, offsets[1])
     }
-    guard data.count >= headerEnd + dataEnd else {
-      throw .truncated(path: path, expected: headerEnd + dataEnd, actual: data.count)
+    guard map.count >= headerEnd + dataEnd else {
+      throw .truncated(path: path, expected: headerEnd + dataEnd, actual: map.count)
     }
-    self.tensors = tensors
-    self.metadata = metadata
-    self.dataStart = headerEnd
+    return (tensors, metadata, headerEnd)
   }
 
-  /// An F32 tensor copied out of the map, after checking its shape.
-  public func floats(_ name: String, shape: [Int]) throws(SafeTensorsError) -> [Float] {
+  /// A float tensor (F32, F16 or BF16) after checking its shape: F32 in place when aligned, else copied.
+  public func tensor(_ name: String, shape: [Int]) throws(SafeTensorsError) -> FloatTensor {
     guard let info = tensors[name] else { throw .missingTensor(path: path, name: name) }
-    guard info.dtype == "F32", info.shape == shape else {
+    guard ["F32", "F16", "BF16"].contains(info.dtype), info.shape == shape else {
       throw .mismatch(path: path, name: name, expected: "F32 \(shape)", actual: "\(info.dtype) \(info.shape)")
     }
-    let start = dataStart + info.range.lowerBound
-    return data.withUnsafeBytes { raw in
-      // The map may not be 4-byte aligned; copy byte-wise into an aligned array.
-      var out = [Float](repeating: 0, count: info.range.count / 4)
-      out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<start + info.range.count])) }
-      return out
+    let bytes = UnsafeRawBufferPointer(rebasing: map[dataStart + info.range.lowerBound..<dataStart + info.range.upperBound])
+    let count = shape.reduce(1, *)
+    if info.dtype == "F32", Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+      return FloatTensor(mapped: bytes.bindMemory(to: Float.self), shape: shape, owner: self)
     }
+    let owned = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+    switch info.dtype {
+    case "F32": UnsafeMutableRawBufferPointer(owned).copyMemory(from: bytes)
+    case "F16":
+      for j in 0..<count { owned[j] = Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))) }
+    default:
+      for j in 0..<count { owned[j] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)) << 16) }
+    }
+    return FloatTensor(owned: owned, shape: shape)
   }
+
+  /// FNV-1a (64-bit) over `extra` (e.g. the config), the header and the first 256 bytes of every
+  /// tensor: cheap at load, and different for any other model or fine-tune.
+  public func fingerprint(extra: Data = Data()) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix<S: Sequence<UInt8>>(_ bytes: S) { for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 } }
+    mix(extra)
+    mix(map[8..<dataStart])
+    for name in tensors.keys.sorted() {
+      let range = tensors[name]!.range
+      mix(map[dataStart + range.lowerBound..<dataStart + min(range.upperBound, range.lowerBound + 256)])
+    }
+    return "fnv1a64:" + String(hash, radix: 16)
+  }
+
+  /// A float tensor copied into an array, after checking its shape.
+  public func floats(_ name: String, shape: [Int]) throws(SafeTensorsError) -> [Float] {
+    try tensor(name, shape: shape).array
+  }
+}
+
+/// Floats read from a safetensors file: either a view into its map (kept alive by `owner`) or a
+/// widened copy this value owns.
+public final class FloatTensor: @unchecked Sendable {
+  public let values: UnsafeBufferPointer<Float>
+  public let shape: [Int]
+  private let owner: SafeTensorsFile?
+  private let owned: Bool
+
+  init(mapped: UnsafeBufferPointer<Float>, shape: [Int], owner: SafeTensorsFile) {
+    values = mapped
+    self.shape = shape
+    self.owner = owner
+    owned = false
+  }
+
+  init(owned: UnsafeMutableBufferPointer<Float>, shape: [Int]) {
+    values = UnsafeBufferPointer(owned)
+    self.shape = shape
+    owner = nil
+    self.owned = true
+  }
+
+  /// The values copied into an array (while this tensor, and so its memory, is still alive).
+  public var array: [Float] { withExtendedLifetime(self) { Array(values) } }
+
+  deinit { if owned { values.deallocate() } }
 }

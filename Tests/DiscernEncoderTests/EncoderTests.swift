@@ -15,6 +15,7 @@ func cosine(_ a: [Float], _ b: [Float]) -> Float {
 @Suite(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
 struct EncoderTests {
   static let encoder: BertEncoder? = try? BertEncoder(folder: encoderFolder)
+  static let int8: BertEncoder? = try? BertEncoder(folder: encoderFolder, precision: .int8, threads: 2)
   static let reference = fixture("embeddings.json", as: [EmbeddingCase].self) ?? []
 
   @Test func pooledEmbeddingsMatchTheReferenceOneByOne() throws {
@@ -34,6 +35,21 @@ struct EncoderTests {
     for (reference, embedding) in zip(Self.reference, batched) {
       #expect(cosine(embedding, reference.embedding) >= 0.9999, "\(reference.text.debugDescription)")
     }
+  }
+
+  @Test func int8StaysWithinCosine099OfTheReference() throws {
+    let encoder = try #require(Self.int8)
+    let embeddings = encoder.embed(Self.reference.map(\.text))
+    for (reference, embedding) in zip(Self.reference, embeddings) {
+      let similarity = cosine(embedding, reference.embedding)
+      #expect(similarity >= 0.99, "\(reference.text.debugDescription): cosine \(similarity)")
+    }
+  }
+
+  @Test func theFingerprintIdentifiesTheWeights() throws {
+    let encoder = try #require(Self.encoder)
+    #expect(encoder.fingerprint.hasPrefix("fnv1a64:"))
+    #expect(encoder.fingerprint == (try #require(Self.int8)).fingerprint)
   }
 
   @Test func aMissingFileIsNamed() {

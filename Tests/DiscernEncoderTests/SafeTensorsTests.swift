@@ -22,6 +22,14 @@ import Testing
     #expect(file.metadata["format"] == "pt")
   }
 
+  @Test func halfPrecisionTensorsAreWidened() throws {
+    let header = #"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}"#
+    // F16 1.5 = 0x3E00, -2 = 0xC000; BF16 1.0 = 0x3F80, 0.5 = 0x3F00 (little-endian).
+    let file = try SafeTensorsFile(path: try write(header: header, data: [0x00, 0x3E, 0x00, 0xC0, 0x80, 0x3F, 0x00, 0x3F]))
+    #expect(try file.floats("h", shape: [2]) == [1.5, -2])
+    #expect(try file.floats("b", shape: [2]) == [1, 0.5])
+  }
+
   @Test func aTruncatedFileSaysHowShort() throws {
     let path = try write(header: Self.header, data: Self.twoFloats, cutTo: 8 + Self.header.utf8.count + 4)
     #expect(throws: SafeTensorsError.truncated(path: path, expected: 8 + Self.header.utf8.count + 8, actual: 8 + Self.header.utf8.count + 4)) {

@@ -1,0 +1,132 @@
+#include "DiscernKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+// Each kernel body is written once as an always-inline function and instantiated twice: for AVX2+FMA
+// (where clang vectorizes it 8 floats wide) and for the baseline target. dk_has_avx2 picks one.
+
+#if defined(__x86_64__) || defined(__i386__)
+#define DK_X86 1
+#define DK_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define DK_X86 0
+#define DK_AVX2
+#endif
+#define DK_INLINE static inline __attribute__((always_inline))
+
+int dk_has_avx2(void) {
+#if DK_X86
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+#else
+  return 0;
+#endif
+}
+
+// e^x by range reduction to [-ln2/2, ln2/2] and Cephes' degree-6 polynomial (about 1 ulp); written
+// without libm calls so that loops around it vectorize.
+DK_INLINE float dk_expf(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  float n = __builtin_rintf(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// GELU with erf: x·Φ(x). erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+DK_INLINE void gelu_body(float *x, size_t count) {
+  for (size_t j = 0; j < count; j++) {
+    float v = x[j];
+    float z = fabsf(v) * 0.70710678118654752f;
+    float t = 1.0f / (1.0f + 0.3275911f * z);
+    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    float erf_abs = 1.0f - poly * dk_expf(-z * z);
+    float erf = v < 0 ? -erf_abs : erf_abs;
+    x[j] = 0.5f * v * (1.0f + erf);
+  }
+}
+
+DK_INLINE void add_layernorm_body(float *x, const float *residual, int rows, int width, const float *weight,
+                                  const float *bias, float eps) {
+  for (int r = 0; r < rows; r++) {
+    float *row = x + (size_t)r * width;
+    if (residual) {
+      const float *add = residual + (size_t)r * width;
+      for (int c = 0; c < width; c++) row[c] += add[c];
+    }
+    float mean = 0;
+#pragma clang loop vectorize(enable)
+    for (int c = 0; c < width; c++) mean += row[c];
+    mean /= (float)width;
+    float variance = 0;
+#pragma clang loop vectorize(enable)
+    for (int c = 0; c < width; c++) {
+      float d = row[c] - mean;
+      variance += d * d;
+    }
+    float inverse = 1.0f / sqrtf(variance / (float)width + eps);
+    for (int c = 0; c < width; c++) row[c] = (row[c] - mean) * inverse * weight[c] + bias[c];
+  }
+}
+
+DK_INLINE void softmax_body(float *x, int rows, int width) {
+  for (int r = 0; r < rows; r++) {
+    float *row = x + (size_t)r * width;
+    float top = -INFINITY;
+    for (int c = 0; c < width; c++) top = row[c] > top ? row[c] : top;
+    float sum = 0;
+#pragma clang loop vectorize(enable)
+    for (int c = 0; c < width; c++) {
+      row[c] = dk_expf(row[c] - top);
+      sum += row[c];
+    }
+    float inverse = 1.0f / sum;
+    for (int c = 0; c < width; c++) row[c] *= inverse;
+  }
+}
+
+DK_AVX2 static void gelu_avx2(float *x, size_t count) { gelu_body(x, count); }
+static void gelu_portable(float *x, size_t count) { gelu_body(x, count); }
+
+DK_AVX2 static void add_layernorm_avx2(float *x, const float *residual, int rows, int width, const float *weight,
+                                       const float *bias, float eps) {
+  add_layernorm_body(x, residual, rows, width, weight, bias, eps);
+}
+static void add_layernorm_portable(float *x, const float *residual, int rows, int width, const float *weight,
+                                   const float *bias, float eps) {
+  add_layernorm_body(x, residual, rows, width, weight, bias, eps);
+}
+
+DK_AVX2 static void softmax_avx2(float *x, int rows, int width) { softmax_body(x, rows, width); }
+static void softmax_portable(float *x, int rows, int width) { softmax_body(x, rows, width); }
+
+void dk_gelu(float *x, size_t count) {
+  if (dk_has_avx2()) gelu_avx2(x, count);
+  else gelu_portable(x, count);
+}
+
+void dk_add_layernorm(float *x, const float *residual, int rows, int width, const float *weight, const float *bias,
+                      float eps) {
+  if (dk_has_avx2()) add_layernorm_avx2(x, residual, rows, width, weight, bias, eps);
+  else add_layernorm_portable(x, residual, rows, width, weight, bias, eps);
+}
+
+void dk_softmax_rows(float *x, int rows, int width) {
+  if (dk_has_avx2()) softmax_avx2(x, rows, width);
+  else softmax_portable(x, rows, width);
+}

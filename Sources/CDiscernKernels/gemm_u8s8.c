@@ -1,0 +1,299 @@
+#include "DiscernKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+// Both paths must round the same way: no fused multiply-adds in the float epilogue.
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define DK_X86 1
+#else
+#define DK_X86 0
+#endif
+
+// Packed weight layout: output channels in blocks of 8; within a block, for each group of 4 inputs,
+// 32 bytes = [c0: k0 k1 k2 k3, c1: k0..k3, …, c7: k0..k3]. One 32-bit broadcast of 4 activation bytes
+// against one 32-byte load then gives, through VPMADDUBSW and VPMADDWD, 8 partial dot products.
+
+enum { WEIGHT_MAX = 63, BLOCK = 8, TILE = 16, ROWS = 4 };
+
+int dk_padded_inputs(int inputs) { return (inputs + 3) & ~3; }
+int dk_padded_outputs(int outputs) { return (outputs + TILE - 1) / TILE * TILE; }
+
+size_t dk_packed_weight_bytes(int outputs, int inputs) {
+  return (size_t)dk_padded_outputs(outputs) * (size_t)dk_padded_inputs(inputs);
+}
+
+static inline int8_t *packed_at(int8_t *packed, int kpad, int channel, int k) {
+  int block = channel / BLOCK, lane = channel % BLOCK;
+  return packed + (size_t)block * BLOCK * kpad + (size_t)(k / 4) * 32 + lane * 4 + k % 4;
+}
+
+void dk_quantize_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales,
+                         int32_t *sums) {
+  int kpad = dk_padded_inputs(inputs);
+  memset(packed, 0, dk_packed_weight_bytes(outputs, inputs));
+  for (int c = 0; c < outputs; c++) {
+    const float *row = weights + (size_t)c * inputs;
+    float largest = 0;
+    for (int k = 0; k < inputs; k++) largest = fabsf(row[k]) > largest ? fabsf(row[k]) : largest;
+    float scale = largest > 0 ? largest / WEIGHT_MAX : 1.0f;
+    int32_t sum = 0;
+    for (int k = 0; k < inputs; k++) {
+      long q = lrintf(row[k] / scale);
+      q = q > WEIGHT_MAX ? WEIGHT_MAX : (q < -WEIGHT_MAX ? -WEIGHT_MAX : q);
+      *packed_at(packed, kpad, c, k) = (int8_t)q;
+      sum += (int32_t)q;
+    }
+    scales[c] = scale;
+    sums[c] = sum;
+  }
+}
+
+// One row's range, scale and zero point. The range always includes 0 so that 0 is exact (padding,
+// and the zero-point algebra).
+static inline void row_scale(float low, float high, float *scale, int32_t *zero) {
+  low = low > 0 ? 0 : low;
+  high = high < 0 ? 0 : high;
+  *scale = high > low ? (high - low) / 255.0f : 1.0f;
+  int32_t z = (int32_t)lrintf(-low / *scale);
+  *zero = z < 0 ? 0 : (z > 255 ? 255 : z);
+}
+
+// Whether column k of the current row was recorded (outliers[first..<count] belong to this row). Past
+// the list's capacity an outlier stays in the row and only widens its range.
+static inline int is_outlier(const dk_outlier *outliers, int first, int count, int k) {
+  for (int j = first; j < count; j++)
+    if (outliers[j].column == k) return 1;
+  return 0;
+}
+
+// Records the values of row r beyond the threshold, which the row's quantization treats as 0.
+static inline void collect_outliers(const float *row, int r, int inputs, float threshold, dk_outlier *outliers,
+                                    int capacity, int *count) {
+  for (int k = 0; k < inputs && *count < capacity; k++)
+    if (fabsf(row[k]) > threshold) outliers[(*count)++] = (dk_outlier){r, k, row[k]};
+}
+
+static void quantize_rows_portable(const float *x, int rows, int inputs, float threshold, uint8_t *q, float *scales,
+                                   int32_t *zero_points, dk_outlier *outliers, int capacity, int *count) {
+  int kpad = dk_padded_inputs(inputs);
+  for (int r = 0; r < rows; r++) {
+    const float *row = x + (size_t)r * inputs;
+    uint8_t *out = q + (size_t)r * kpad;
+    float low = 0, high = 0;
+    int first = *count;
+    collect_outliers(row, r, inputs, threshold, outliers, capacity, count);
+    for (int k = 0; k < inputs; k++) {
+      float v = fabsf(row[k]) > threshold && is_outlier(outliers, first, *count, k) ? 0 : row[k];
+      low = v < low ? v : low;
+      high = v > high ? v : high;
+    }
+    row_scale(low, high, &scales[r], &zero_points[r]);
+    float inverse = 1.0f / scales[r];
+    for (int k = 0; k < inputs; k++) {
+      float x = fabsf(row[k]) > threshold && is_outlier(outliers, first, *count, k) ? 0 : row[k];
+      int32_t v = (int32_t)lrintf(x * inverse) + zero_points[r];
+      out[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+    }
+    for (int k = inputs; k < kpad; k++) out[k] = (uint8_t)zero_points[r];
+  }
+}
+
+#if DK_X86
+// The same arithmetic 8 floats at a time; VCVTPS2DQ rounds to nearest even like lrintf, so both
+// paths give the same bytes. Values beyond the threshold are masked to 0 in both passes.
+__attribute__((target("avx2,fma"))) static void
+quantize_rows_avx2(const float *x, int rows, int inputs, float threshold, uint8_t *q, float *scales,
+                   int32_t *zero_points, dk_outlier *outliers, int capacity, int *count) {
+  int kpad = dk_padded_inputs(inputs);
+  int vector_end = inputs & ~31;
+  const __m256 limit = _mm256_set1_ps(threshold), sign = _mm256_set1_ps(-0.0f), zero = _mm256_setzero_ps();
+  for (int r = 0; r < rows; r++) {
+    const float *row = x + (size_t)r * inputs;
+    uint8_t *out = q + (size_t)r * kpad;
+    __m256 low8 = zero, high8 = zero, beyond8 = zero;
+    for (int k = 0; k < vector_end; k += 8) {
+      __m256 v = _mm256_loadu_ps(row + k);
+      __m256 beyond = _mm256_cmp_ps(_mm256_andnot_ps(sign, v), limit, _CMP_GT_OQ);
+      beyond8 = _mm256_or_ps(beyond8, beyond);
+      v = _mm256_blendv_ps(v, zero, beyond);
+      low8 = _mm256_min_ps(low8, v);
+      high8 = _mm256_max_ps(high8, v);
+    }
+    float lows[8], highs[8];
+    _mm256_storeu_ps(lows, low8);
+    _mm256_storeu_ps(highs, high8);
+    float low = 0, high = 0;
+    for (int j = 0; j < 8; j++) {
+      low = lows[j] < low ? lows[j] : low;
+      high = highs[j] > high ? highs[j] : high;
+    }
+    int any_beyond = !_mm256_testz_ps(beyond8, beyond8);
+    for (int k = vector_end; k < inputs; k++) {
+      float v = fabsf(row[k]) > threshold ? (any_beyond = 1, 0.0f) : row[k];
+      low = v < low ? v : low;
+      high = v > high ? v : high;
+    }
+    if (any_beyond) {
+      int beyond = 0;
+      for (int k = 0; k < inputs; k++) beyond += fabsf(row[k]) > threshold;
+      if (*count + beyond > capacity) {
+        // A full list: the portable path keeps the unlisted ones in range.
+        int first = *count;
+        quantize_rows_portable(row, 1, inputs, threshold, out, &scales[r], &zero_points[r], outliers, capacity, count);
+        for (int j = first; j < *count; j++) outliers[j].row = r;
+        continue;
+      }
+      collect_outliers(row, r, inputs, threshold, outliers, capacity, count);
+    }
+    row_scale(low, high, &scales[r], &zero_points[r]);
+    float inverse = 1.0f / scales[r];
+    __m256 inverse8 = _mm256_set1_ps(inverse);
+    __m256i zero_point8 = _mm256_set1_epi32(zero_points[r]);
+#define DK_QUANTIZE8(offset)                                                                                          \
+  _mm256_add_epi32(                                                                                                    \
+      _mm256_cvtps_epi32(_mm256_mul_ps(                                                                               \
+          _mm256_blendv_ps(_mm256_loadu_ps(row + k + offset), zero,                                                   \
+                           _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(row + k + offset)), limit, _CMP_GT_OQ)), \
+          inverse8)),                                                                                                 \
+      zero_point8)
+    for (int k = 0; k < vector_end; k += 32) {
+      __m256i a = DK_QUANTIZE8(0), b = DK_QUANTIZE8(8), c = DK_QUANTIZE8(16), d = DK_QUANTIZE8(24);
+      // Saturating packs clamp to [0, 255]; the packs work within 128-bit lanes, the permute restores order.
+      __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+      bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      _mm256_storeu_si256((__m256i *)(out + k), bytes);
+    }
+#undef DK_QUANTIZE8
+    for (int k = vector_end; k < inputs; k++) {
+      float v = fabsf(row[k]) > threshold ? 0.0f : row[k];
+      int32_t value = (int32_t)lrintf(v * inverse) + zero_points[r];
+      out[k] = (uint8_t)(value < 0 ? 0 : (value > 255 ? 255 : value));
+    }
+    for (int k = inputs; k < kpad; k++) out[k] = (uint8_t)zero_points[r];
+  }
+}
+#endif
+
+int dk_quantize_rows(const float *x, int rows, int inputs, float threshold, uint8_t *q, float *scales,
+                     int32_t *zero_points, dk_outlier *outliers, int capacity) {
+  int count = 0;
+#if DK_X86
+  if (dk_has_avx2()) {
+    quantize_rows_avx2(x, rows, inputs, threshold, q, scales, zero_points, outliers, capacity, &count);
+    return count;
+  }
+#endif
+  quantize_rows_portable(x, rows, inputs, threshold, q, scales, zero_points, outliers, capacity, &count);
+  return count;
+}
+
+// Adds back, for columns [begin, end), what the outliers set aside contribute: value · w[c, k], with w
+// dequantized (the error quantization makes here comes from the activations, not the weights).
+static void add_outliers(const dk_outlier *outliers, int count, const int8_t *packed, int kpad, const float *w_scales,
+                         float *out, int ldo, int begin, int end) {
+  for (int j = 0; j < count; j++) {
+    float *row = out + (size_t)outliers[j].row * ldo;
+    int k = outliers[j].column;
+    float value = outliers[j].value;
+    for (int c = begin; c < end; c++) row[c] += value * (w_scales[c] * (float)*packed_at((int8_t *)packed, kpad, c, k));
+  }
+}
+
+// The exact integer dot product of row r and channel c, then the affine correction.
+static inline float dequantize(int32_t dot, int r, int c, const float *a_scales, const int32_t *a_zero_points,
+                               const float *w_scales, const int32_t *w_sums, const float *bias) {
+  int32_t centred = dot - a_zero_points[r] * w_sums[c];
+  return a_scales[r] * w_scales[c] * (float)centred + (bias ? bias[c] : 0.0f);
+}
+
+void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *a_scales,
+                           const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
+                           const int32_t *w_sums, const float *bias, const dk_outlier *outliers, int outlier_count,
+                           float *out, int ldo, int column_begin, int column_end) {
+  int kpad = dk_padded_inputs(inputs);
+  if (column_end > outputs) column_end = outputs;
+  for (int r = 0; r < rows; r++) {
+    const uint8_t *a = q + (size_t)r * kpad;
+    for (int c = column_begin; c < column_end && c < outputs; c++) {
+      int32_t dot = 0;
+      for (int k = 0; k < kpad; k++) dot += (int32_t)a[k] * (int32_t)*packed_at((int8_t *)packed, kpad, c, k);
+      out[(size_t)r * ldo + c] = dequantize(dot, r, c, a_scales, a_zero_points, w_scales, w_sums, bias);
+    }
+  }
+  add_outliers(outliers, outlier_count, packed, kpad, w_scales, out, ldo, column_begin, column_end);
+}
+
+#if DK_X86
+// A tile of R rows × 16 channels. R is a compile-time constant at each call site, so the loops over
+// rows unroll and the 2·R accumulators stay in registers.
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile_avx2(const int R, const uint8_t *q, int kpad, const int8_t *block0, const int8_t *block1, int32_t dots[][TILE]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc0[ROWS], acc1[ROWS];
+  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_si256();
+  for (int k = 0; k < kpad; k += 4) {
+    __m256i w0 = _mm256_loadu_si256((const __m256i *)(block0 + k * BLOCK));
+    __m256i w1 = _mm256_loadu_si256((const __m256i *)(block1 + k * BLOCK));
+    for (int r = 0; r < R; r++) {
+      int32_t four;
+      memcpy(&four, q + (size_t)r * kpad + k, 4);
+      __m256i a = _mm256_set1_epi32(four);
+      acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w0), ones));
+      acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w1), ones));
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    _mm256_storeu_si256((__m256i *)dots[r], acc0[r]);
+    _mm256_storeu_si256((__m256i *)(dots[r] + BLOCK), acc1[r]);
+  }
+}
+
+__attribute__((target("avx2,fma"))) static void
+gemm_avx2(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
+          const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums, const float *bias,
+          const dk_outlier *outliers, int outlier_count, float *out, int ldo, int column_begin, int column_end) {
+  int kpad = dk_padded_inputs(inputs);
+  if (column_end > outputs) column_end = outputs;
+  for (int c0 = column_begin; c0 < column_end; c0 += TILE) {
+    const int8_t *block0 = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
+    const int8_t *block1 = block0 + (size_t)BLOCK * kpad;
+    int width = column_end - c0 < TILE ? column_end - c0 : TILE;
+    for (int r0 = 0; r0 < rows; r0 += ROWS) {
+      int32_t dots[ROWS][TILE];
+      const uint8_t *a = q + (size_t)r0 * kpad;
+      switch (rows - r0 < ROWS ? rows - r0 : ROWS) {
+      case 4: tile_avx2(4, a, kpad, block0, block1, dots); break;
+      case 3: tile_avx2(3, a, kpad, block0, block1, dots); break;
+      case 2: tile_avx2(2, a, kpad, block0, block1, dots); break;
+      default: tile_avx2(1, a, kpad, block0, block1, dots); break;
+      }
+      int R = rows - r0 < ROWS ? rows - r0 : ROWS;
+      for (int r = 0; r < R; r++) {
+        float *row = out + (size_t)(r0 + r) * ldo;
+        for (int j = 0; j < width; j++)
+          row[c0 + j] = dequantize(dots[r][j], r0 + r, c0 + j, a_scales, a_zero_points, w_scales, w_sums, bias);
+      }
+    }
+  }
+  add_outliers(outliers, outlier_count, packed, kpad, w_scales, out, ldo, column_begin, column_end);
+}
+#endif
+
+void dk_gemm_u8s8(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
+                  const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums,
+                  const float *bias, const dk_outlier *outliers, int outlier_count, float *out, int ldo,
+                  int column_begin, int column_end) {
+#if DK_X86
+  if (dk_has_avx2()) {
+    gemm_avx2(q, rows, inputs, a_scales, a_zero_points, packed, outputs, w_scales, w_sums, bias, outliers,
+              outlier_count, out, ldo, column_begin, column_end);
+    return;
+  }
+#endif
+  dk_gemm_u8s8_portable(q, rows, inputs, a_scales, a_zero_points, packed, outputs, w_scales, w_sums, bias, outliers,
+                        outlier_count, out, ldo, column_begin, column_end);
+}

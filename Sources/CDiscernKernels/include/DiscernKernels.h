@@ -1,0 +1,81 @@
+#ifndef DISCERN_KERNELS_H
+#define DISCERN_KERNELS_H
+
+// The encoder's hot loops in C: elementwise steps that must vectorize (GELU, LayerNorm, softmax)
+// and the int8 matrix product. Every function has an AVX2 path chosen at run time and a portable
+// path that computes the same result, so the binary runs on any x86-64 (or ARM) machine.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the AVX2 + FMA paths are in use on this CPU.
+int dk_has_avx2(void);
+
+/// GELU with erf, in place.
+void dk_gelu(float *x, size_t count);
+
+/// x = LayerNorm(x + residual) row by row; `residual` may be NULL.
+void dk_add_layernorm(float *x, const float *residual, int rows, int width, const float *weight,
+                      const float *bias, float eps);
+
+/// Softmax of each row of a rows × width matrix, in place.
+void dk_softmax_rows(float *x, int rows, int width);
+
+// ---- int8 linear layers -------------------------------------------------------------------------
+//
+// Weights are quantized symmetrically per output channel to 7 bits ([-63, 63]); activations are
+// quantized per row, asymmetrically, to 8 bits ([0, 255]) with a zero point. 7-bit weights keep every
+// pair sum of VPMADDUBSW (u8·s8 + u8·s8) under 32767, so the integer product is exact: no
+// saturation, and the AVX2 and portable paths agree bit for bit.
+
+/// Inputs rounded up to a multiple of 4 (one 32-bit lane of u8/s8 values).
+int dk_padded_inputs(int inputs);
+/// Outputs rounded up to a multiple of 16 (one kernel tile of output channels).
+int dk_padded_outputs(int outputs);
+/// Bytes of packed weights for an outputs × inputs matrix.
+size_t dk_packed_weight_bytes(int outputs, int inputs);
+
+/// Quantizes `weights` (outputs × inputs, row-major as in PyTorch) into `packed`
+/// (dk_packed_weight_bytes), per-channel `scales` and per-channel sums of the quantized values
+/// (both `outputs` long).
+void dk_quantize_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales,
+                         int32_t *sums);
+
+/// An activation set aside from quantization: rows of a transformer carry a few values tens of times
+/// larger than the rest (in fixed channels; the [CLS] row most of all), and an 8-bit range stretched
+/// to cover them rounds everything else away. These go through the product in float instead.
+typedef struct {
+  int32_t row, column;
+  float value;
+} dk_outlier;
+
+/// Quantizes each row of x (rows × inputs) to u8 in `q` (rows × dk_padded_inputs), with a scale and
+/// a zero point per row. Values with |x| > threshold are quantized as 0 and listed in `outliers` (up to
+/// `capacity`; past it they stay in their row's range). Returns how many were listed.
+int dk_quantize_rows(const float *x, int rows, int inputs, float threshold, uint8_t *q, float *scales,
+                     int32_t *zero_points, dk_outlier *outliers, int capacity);
+
+/// out[r, c] = a_scale[r]·w_scale[c]·(Σ q[r,k]·w[c,k] − zp[r]·w_sum[c]) + bias[c], plus the
+/// outliers' value·w[c, k], for the output columns [column_begin, column_end); column_begin is a
+/// multiple of 16. `out` has leading dimension `ldo`. Splitting the columns lets callers run parts on
+/// different threads.
+void dk_gemm_u8s8(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
+                  const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums,
+                  const float *bias, const dk_outlier *outliers, int outlier_count, float *out, int ldo,
+                  int column_begin, int column_end);
+
+/// The portable path of dk_gemm_u8s8, exposed so tests can check the AVX2 path against it.
+void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *a_scales,
+                           const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
+                           const int32_t *w_sums, const float *bias, const dk_outlier *outliers,
+                           int outlier_count, float *out, int ldo, int column_begin, int column_end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

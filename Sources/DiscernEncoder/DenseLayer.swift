@@ -1,0 +1,126 @@
+import CDiscernKernels
+import COpenBLAS
+import Dispatch
+
+/// How the encoder's linear layers compute: float32 through OpenBLAS, or int8 through Discern's own
+/// kernel (weights per output channel, activations per row, quantized on the fly).
+public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
+  case fp32, int8
+  public var description: String { rawValue }
+}
+
+/// One linear layer, `y = x·Wᵀ + b`, with its weights prepared once at load for its precision.
+struct DenseLayer: @unchecked Sendable {
+  let inputs: Int
+  let outputs: Int
+  let bias: [Float]
+  private let weights: Weights
+
+  private enum Weights {
+    /// W transposed to [inputs, outputs], so OpenBLAS streams it without a transposing copy per call.
+    case fp32(transposed: [Float])
+    case int8(PackedInt8Weights)
+  }
+
+  /// `weight` is [outputs, inputs] as PyTorch stores it.
+  init(weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int, precision: Precision) {
+    self.inputs = inputs
+    self.outputs = outputs
+    self.bias = bias
+    switch precision {
+    case .fp32:
+      var transposed = [Float](repeating: 0, count: inputs * outputs)
+      for o in 0..<outputs {
+        for i in 0..<inputs { transposed[i * outputs + o] = weight[o * inputs + i] }
+      }
+      weights = .fp32(transposed: transposed)
+    case .int8:
+      weights = .int8(PackedInt8Weights(weight: weight, bias: bias, outputs: outputs, inputs: inputs))
+    }
+  }
+
+  /// Writes `rows` outputs for `rows` inputs. `scratch` holds the quantized activations (int8 only).
+  func apply(
+    _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: QuantizedRows,
+    threads: Int
+  ) {
+    switch weights {
+    case .fp32(let transposed):
+      for r in 0..<rows { (output + r * outputs).update(from: bias, count: outputs) }
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+        input, Int32(inputs), transposed, Int32(outputs), 1, output, Int32(outputs))
+    case .int8(let packed):
+      let outliers = dk_quantize_rows(
+        input, Int32(rows), Int32(inputs), scratch.threshold, scratch.values, scratch.scales, scratch.zeroPoints,
+        scratch.outliers, Int32(scratch.outlierCapacity))
+      let tiles = (outputs + 15) / 16
+      let parts = max(1, min(threads, tiles))
+      let out = OutputPointer(pointer: output)
+      let run: @Sendable (Int) -> Void = { part in
+        let begin = tiles * part / parts * 16, end = min(outputs, tiles * (part + 1) / parts * 16)
+        dk_gemm_u8s8(
+          scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
+          Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer, Int32(outputs), Int32(begin), Int32(end))
+      }
+      if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+    }
+  }
+}
+
+/// The output of one product, written by several threads in disjoint column ranges.
+private struct OutputPointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+
+/// Packed 7-bit weights with their per-channel scales and sums, and the bias (see DiscernKernels.h).
+final class PackedInt8Weights: @unchecked Sendable {
+  let values: UnsafeMutablePointer<Int8>
+  let scales: UnsafeMutablePointer<Float>
+  let sums: UnsafeMutablePointer<Int32>
+  let bias: UnsafeMutablePointer<Float>
+
+  init(weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int) {
+    values = .allocate(capacity: dk_packed_weight_bytes(Int32(outputs), Int32(inputs)))
+    scales = .allocate(capacity: outputs)
+    sums = .allocate(capacity: outputs)
+    self.bias = .allocate(capacity: outputs)
+    self.bias.initialize(from: bias, count: outputs)
+    dk_quantize_weights(weight.baseAddress, Int32(outputs), Int32(inputs), values, scales, sums)
+  }
+
+  deinit {
+    values.deallocate()
+    scales.deallocate()
+    sums.deallocate()
+    bias.deallocate()
+  }
+}
+
+/// Room for one batch's quantized activations: u8 values, a scale and a zero point per row, and the
+/// outliers set aside (see DiscernKernels.h).
+final class QuantizedRows: @unchecked Sendable {
+  let values: UnsafeMutablePointer<UInt8>
+  let scales: UnsafeMutablePointer<Float>
+  let zeroPoints: UnsafeMutablePointer<Int32>
+  let outliers: UnsafeMutablePointer<dk_outlier>
+  let outlierCapacity: Int
+  /// LLM.int8()'s threshold: in this encoder it catches the one to three structural outliers per
+  /// layer (values of 10–22 against a typical 2–4) and nothing else; it lifts the worst golden cosine
+  /// from 0.9897 to 0.993 for about 0.1 ms.
+  let threshold: Float = 6
+
+  init(rows: Int, inputs: Int) {
+    let padded = Int(dk_padded_inputs(Int32(inputs)))
+    values = .allocate(capacity: max(1, rows * padded))
+    scales = .allocate(capacity: max(1, rows))
+    zeroPoints = .allocate(capacity: max(1, rows))
+    outlierCapacity = 8 * rows
+    outliers = .allocate(capacity: max(1, outlierCapacity))
+  }
+
+  deinit {
+    values.deallocate()
+    scales.deallocate()
+    zeroPoints.deallocate()
+    outliers.deallocate()
+  }
+}
