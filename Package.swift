@@ -39,7 +39,7 @@ let package = Package(
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "DiscernRules",
+        "DiscernRules", "DiscernEncoder",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -9,7 +9,11 @@ import Foundation
 ///     discern-bench patterns --rules Rules
 ///         the compiled patterns as JSON, for peers that run the same patterns
 ///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tokens 32] [--runs 50] [--threads 1]
-///         median latency of one message of exactly N tokens, batch 1, as one JSON line
+///                           [--precision fp32|int8] [--batch 1]
+///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
+///         as one JSON line
+///     discern-bench cosine --corpus FILE.jsonl [--limit N]
+///         cosine of int8 to fp32 pooled embeddings over the corpus texts, as one JSON line
 enum Bench {
   static func main() throws {
     var arguments = Array(CommandLine.arguments.dropFirst())
@@ -30,7 +34,7 @@ enum Bench {
       try benchEncoder(
         folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tokens: Int(options["tokens"] ?? "32") ?? 32,
         runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1,
-        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32)
+        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, batch: Int(options["batch"] ?? "1") ?? 1)
       return
     }
     let rules = options["rules"] ?? "Rules"
@@ -63,24 +67,26 @@ enum Bench {
     print(String(decoding: data, as: UTF8.self))
   }
 
-  /// One message of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
-  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int, precision: Precision) throws {
+  /// `batch` messages of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
+  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int) throws {
     let loadStart = DispatchTime.now().uptimeNanoseconds
     let encoder = try BertEncoder(folder: folder, precision: precision, maxLength: max(tokens, 128), threads: threads)
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let word = encoder.tokenizer.encode("hello")[1]
     let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
-    for _ in 0..<5 { _ = encoder.embed(ids: [ids]) }
+    let messages = [[Int32]](repeating: ids, count: batch)
+    for _ in 0..<5 { _ = encoder.embed(ids: messages) }
     var times: [Double] = []
     for _ in 0..<runs {
       let start = DispatchTime.now().uptimeNanoseconds
-      _ = encoder.embed(ids: [ids])
+      _ = encoder.embed(ids: messages)
       times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
     times.sort()
     let report: [String: Any] = [
       "tokens": tokens, "runs": runs, "threads": threads, "median_ms": times[times.count / 2],
-      "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue,
+      "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue, "batch": batch,
+      "messages_per_second": Double(batch) / (times[times.count / 2] / 1000), "peak_rss_mb": peakResidentMegabytes(),
     ]
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
@@ -109,6 +115,14 @@ enum Bench {
   }
 
   struct Line: Decodable { let text: String }
+
+  /// The most memory this process has held resident: VmHWM from /proc (ru_maxrss would carry over
+  /// the peak of a parent that forked us, such as a Python benchmark driver with PyTorch loaded).
+  static func peakResidentMegabytes() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
+  }
 
   static func readTexts(_ corpus: String) throws -> [String] {
     let decoder = JSONDecoder()

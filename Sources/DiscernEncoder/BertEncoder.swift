@@ -10,6 +10,10 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   case badConfig(path: String, reason: String)
   case weights(SafeTensorsError)
   case tokenizer(TokenizerError)
+  /// A label-heads file that is not in Discern's format.
+  case badHeads(path: String, reason: String)
+  /// Heads trained on other encoder weights: their logits would mean nothing.
+  case headsForAnotherEncoder(path: String, trainedOn: String, loaded: String, folder: String)
 
   public var description: String {
     switch self {
@@ -19,6 +23,10 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
     case .badConfig(let path, let reason): "'\(path)': \(reason)"
     case .weights(let error): error.description
     case .tokenizer(let error): error.description
+    case .badHeads(let path, let reason): "'\(path)': \(reason)"
+    case .headsForAnotherEncoder(let path, let trainedOn, let loaded, let folder):
+      "'\(path)' was trained on encoder \(trainedOn), but '\(folder)' is \(loaded); "
+        + "pass the encoder it was trained with (--encoder PATH) or retrain it (discern train)"
     }
   }
 }
@@ -55,7 +63,8 @@ public final class BertEncoder: @unchecked Sendable {
   public let tokenizer: WordPieceTokenizer
   public let folder: String
   public let precision: Precision
-  /// Threads for one batch's matrix work (OpenBLAS's pool for fp32, column splits for int8).
+  /// Threads for one batch: a batch of several messages is split between them; a single message has
+  /// its matrix products split by output columns. OpenBLAS itself always runs single-threaded.
   public let threads: Int
   /// Identifies these weights, so that heads and fusion models trained on them can refuse others.
   public let fingerprint: String
@@ -142,7 +151,7 @@ public final class BertEncoder: @unchecked Sendable {
     } catch {
       throw .weights(error)
     }
-    openblas_set_num_threads(Int32(precision == .fp32 ? self.threads : 1))
+    openblas_set_num_threads(1)
   }
 
   /// Pooled, L2-normalised embeddings, one per text.
@@ -171,6 +180,36 @@ public final class BertEncoder: @unchecked Sendable {
 
   /// Pooled, L2-normalised embeddings for token id sequences (each with its [CLS] and [SEP]).
   public func embed(ids batch: [[Int32]]) -> [[Float]] {
+    let threadCount = min(threads, batch.count)
+    guard threadCount > 1 else { return embed(ids: batch, threads: threads) }
+    // Contiguous parts with about equal token counts, one per thread.
+    let total = batch.reduce(0) { $0 + $1.count }
+    var bounds = [0]
+    var seen = 0
+    for (index, ids) in batch.enumerated() {
+      seen += ids.count
+      if bounds.count < threadCount, seen * threadCount >= total * bounds.count, index + 1 < batch.count {
+        bounds.append(index + 1)
+      }
+    }
+    bounds.append(batch.count)
+    let parts = bounds
+    let results = PartResults(count: parts.count - 1)
+    DispatchQueue.concurrentPerform(iterations: parts.count - 1) { part in
+      results.store(part, embed(ids: Array(batch[parts[part]..<parts[part + 1]]), threads: 1))
+    }
+    return results.joined
+  }
+
+  /// Each part's embeddings, written by its own thread into its own slot.
+  private final class PartResults: @unchecked Sendable {
+    private var slots: [[[Float]]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func store(_ part: Int, _ embeddings: [[Float]]) { slots.withUnsafeMutableBufferPointer { $0[part] = embeddings } }
+    var joined: [[Float]] { slots.flatMap { $0 } }
+  }
+
+  func embed(ids batch: [[Int32]], threads: Int) -> [[Float]] {
     let h = config.hiddenSize
     let lengths = batch.map(\.count)
     let rows = lengths.reduce(0, +)
@@ -187,7 +226,7 @@ public final class BertEncoder: @unchecked Sendable {
       r += ids.count
     }
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
-    for layer in layers { forward(layer, work, rows: rows, lengths: lengths) }
+    for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads) }
     // Mean pooling over each message's tokens, then L2 normalisation.
     var pooled: [[Float]] = []
     r = 0
@@ -207,7 +246,7 @@ public final class BertEncoder: @unchecked Sendable {
     return pooled
   }
 
-  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int]) {
+  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int) {
     let h = config.hiddenSize, heads = config.heads, d = h / heads
     let x = work.x.baseAddress!, qkv = work.qkv.baseAddress!, context = work.context.baseAddress!
     let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!, scores = work.scores.baseAddress!

@@ -44,29 +44,42 @@ struct DenseLayer: @unchecked Sendable {
     _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: QuantizedRows,
     threads: Int
   ) {
+    let tiles = (outputs + 15) / 16
+    let parts = max(1, min(threads, tiles))
+    let out = OutputPointer(pointer: output)
+    // Threads split the output columns (in whole 16-column tiles); each part is a plain product.
+    @Sendable func columns(_ part: Int) -> Range<Int> { tiles * part / parts * 16..<min(outputs, tiles * (part + 1) / parts * 16) }
     switch weights {
     case .fp32(let transposed):
       for r in 0..<rows { (output + r * outputs).update(from: bias, count: outputs) }
-      cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-        input, Int32(inputs), transposed, Int32(outputs), 1, output, Int32(outputs))
+      let source = InputPointer(pointer: input)
+      let run: @Sendable (Int) -> Void = { part in
+        let range = columns(part)
+        transposed.withUnsafeBufferPointer { weights in
+          cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(range.count), Int32(inputs), 1,
+            source.pointer, Int32(inputs), weights.baseAddress! + range.lowerBound, Int32(outputs), 1,
+            out.pointer + range.lowerBound, Int32(outputs))
+        }
+      }
+      if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
     case .int8(let packed):
       let outliers = dk_quantize_rows(
         input, Int32(rows), Int32(inputs), scratch.threshold, scratch.values, scratch.scales, scratch.zeroPoints,
         scratch.outliers, Int32(scratch.outlierCapacity))
-      let tiles = (outputs + 15) / 16
-      let parts = max(1, min(threads, tiles))
-      let out = OutputPointer(pointer: output)
       let run: @Sendable (Int) -> Void = { part in
-        let begin = tiles * part / parts * 16, end = min(outputs, tiles * (part + 1) / parts * 16)
+        let range = columns(part)
         dk_gemm_u8s8(
           scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
-          Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer, Int32(outputs), Int32(begin), Int32(end))
+          Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer,
+          Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
       }
       if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
     }
   }
 }
+
+private struct InputPointer: @unchecked Sendable { let pointer: UnsafePointer<Float> }
 
 /// The output of one product, written by several threads in disjoint column ranges.
 private struct OutputPointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }

@@ -151,4 +151,33 @@ import Testing
 
       """)
   }
+
+  @Test func embedNamesTheMissingEncoderFileAndHowToGetIt() throws {
+    let folder = try rulesFolder(["config.json": "{}"])
+    let run = try discern("embed", "--encoder", folder, "hello")
+    #expect(run.status == 1)
+    #expect(run.stdout.isEmpty)
+    #expect(run.stderr == """
+      error: no 'vocab.txt' in encoder folder '\(folder)'; a BERT-family encoder needs config.json, vocab.txt and \
+      model.safetensors (run 'make model' for the default, or pass --encoder PATH)
+
+      """)
+  }
+
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func embedPrintsAUnitEmbeddingPerMessage() throws {
+    let run = try discern("embed", "--precision", "fp32", "kms 😂", "")
+    #expect(run.status == 0, "\(run.stderr)")
+    let lines = run.stdout.split(separator: "\n")
+    #expect(lines.count == 2)
+    struct Record: Decodable { let text: String; let tokens: Int; let embedding: [Float] }
+    let records = try lines.map { try JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
+    #expect(records.map(\.text) == ["kms 😂", ""])
+    #expect(records.map(\.tokens) == [5, 2])  // [CLS] km ##s [UNK] [SEP]; [CLS] [SEP]
+    for record in records {
+      let norm = record.embedding.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      #expect(record.embedding.count == 384 && abs(norm - 1) < 1e-4)
+    }
+  }
 }
+

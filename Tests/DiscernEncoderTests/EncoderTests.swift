@@ -28,8 +28,8 @@ struct EncoderTests {
     }
   }
 
-  @Test func aBatchGivesWhatEachMessageGivesAlone() throws {
-    let encoder = try #require(Self.encoder)
+  @Test func aBatchSplitBetweenThreadsGivesWhatEachMessageGivesAlone() throws {
+    let encoder = try BertEncoder(folder: encoderFolder, threads: 2)
     let texts = Self.reference.map(\.text)
     let batched = encoder.embed(texts)
     for (reference, embedding) in zip(Self.reference, batched) {
