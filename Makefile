@@ -14,7 +14,7 @@ ENCODER_DIR := .models/all-MiniLM-L6-v2
 # Python peers for the benchmarks live in their own venv; never on the engine's path or in `make test`.
 BENCH_VENV := .venv-bench
 
-.PHONY: deps build test demo lint bench-rules bench-encoder model clean
+.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy train model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -71,6 +71,18 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --product discern-bench
 	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench
 	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
+
+# Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
+# in .models/cache, so a rerun after a rule edit only re-evaluates the rules.
+train: deps model
+	$(SWIFT) build -c release --product discern
+	.build/release/discern train --corpus $(CORPUS) --out Models/default --threads 2
+
+# Discern's test-split figures (rules-only, encoder-only, fused) beside TF-IDF + logistic regression
+# trained and scored on the same splits in the same run.
+bench-accuracy: deps model $(BENCH_VENV)/.installed
+	$(SWIFT) build -c release --product discern
+	$(BENCH_VENV)/bin/python Benchmarks/bench_accuracy.py --discern .build/release/discern --corpus $(CORPUS)
 
 clean:
 	rm -rf .build

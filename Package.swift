@@ -35,11 +35,14 @@ let package = Package(
     // The encoder: safetensors, WordPiece, a BERT forward pass on OpenBLAS and the int8 kernels.
     .target(name: "DiscernEncoder", dependencies: ["COpenBLAS", "CDiscernKernels"]),
 
+    // Fusion: label heads, the calibrated logistic layer over rules and encoder, metrics, model files.
+    .target(name: "DiscernModel", dependencies: ["DiscernRules", "DiscernEncoder", "COpenBLAS"]),
+
     // The `discern` command.
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "DiscernRules", "DiscernEncoder",
+        "DiscernRules", "DiscernEncoder", "DiscernModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -48,6 +51,7 @@ let package = Package(
 
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
+    .testTarget(name: "DiscernModelTests", dependencies: ["DiscernModel"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
   ]
 )

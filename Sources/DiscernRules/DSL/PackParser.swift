@@ -1,7 +1,7 @@
 /// Reads one rule pack file into rule definitions, reporting every problem it can find in one pass.
 public enum PackParser {
   static let packKeys = ["pack", "description", "rules"]
-  static let commonRuleKeys = ["id", "kind", "description", "marks", "status", "unless", "examples"]
+  static let commonRuleKeys = ["id", "kind", "description", "marks", "status", "unless", "weight", "examples"]
   static let exampleKeys = ["hit", "miss"]
 
   /// What one file holds.
@@ -107,6 +107,7 @@ public enum PackParser {
     let status = NodeChecks.parseEnum(node["status"], key: "status", as: RuleStatus.self, diagnostics: &diagnostics, ok: &ok) ?? .stable
     let unless = parseReferences(node["unless"], key: "unless", diagnostics: &diagnostics, ok: &ok)
     let examples = parseExamples(node["examples"], id: id, diagnostics: &diagnostics, ok: &ok)
+    let pinned = parsePinnedWeights(node["weight"], id: id, diagnostics: &diagnostics, ok: &ok)
 
     guard let kindType else { return nil }
     let reader = RuleReader(id: id, node: node, source: source, context: context, misspelt: misspelt)
@@ -115,7 +116,36 @@ public enum PackParser {
     guard let kind, ok else { return nil }
     return RuleDefinition(
       id: id, pack: pack, kind: kind, description: description, marks: marks, status: status,
-      unless: unless, examples: examples, node: node, idMark: idNode.mark)
+      unless: unless, pinnedWeights: pinned, examples: examples, node: node, idMark: idNode.mark)
+  }
+
+  /// `weight: {label: number, …}`: a fixed effect staff set by hand, which training keeps as is.
+  static func parsePinnedWeights(
+    _ node: YAMLNode?, id: String, diagnostics: inout DiagnosticList, ok: inout Bool
+  ) -> [String: Double] {
+    guard let node else { return [:] }
+    guard let pairs = node.mapping else {
+      diagnostics.error("'weight' of '\(id)' must map labels to numbers, e.g. {self_harm: -1.5}", at: node.mark)
+      ok = false
+      return [:]
+    }
+    var weights: [String: Double] = [:]
+    for pair in pairs {
+      let label = pair.key.scalar ?? ""
+      guard Policy.labelNames.contains(label) else {
+        diagnostics.error(
+          "unknown label '\(label)' in the weight of '\(id)'\(Suggestions.hint(for: label, in: Policy.labelNames))", at: pair.key.mark)
+        ok = false
+        continue
+      }
+      guard let value = pair.value.scalar.flatMap(Double.init), value.isFinite else {
+        diagnostics.error("the weight of '\(id)' for '\(label)' must be a number", at: pair.value.mark)
+        ok = false
+        continue
+      }
+      weights[label] = value
+    }
+    return weights
   }
 
   static func parseReferences(

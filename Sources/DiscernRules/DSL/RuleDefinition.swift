@@ -10,6 +10,8 @@ public struct RuleDefinition: Sendable {
   public let status: RuleStatus
   /// Rules whose hit in the same sentence cancels this rule's span.
   public let unless: [RuleReference]
+  /// Weights staff pinned per label (`weight:`); training keeps them instead of learning them.
+  public let pinnedWeights: [String: Double]
   public let examples: RuleExamples
   /// The rule's whole YAML mapping (shown by tools that print a rule).
   public let node: YAMLNode

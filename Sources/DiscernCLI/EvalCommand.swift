@@ -1,0 +1,100 @@
+import ArgumentParser
+import DiscernEncoder
+import DiscernModel
+import DiscernRules
+import Foundation
+
+struct EvalCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "eval",
+    abstract: "Measure a trained model per corpus file and label: rules-only, encoder-only and fused.",
+    discussion: """
+      Precision, recall and F1 at the policy threshold, AUROC, AUPRC, ECE (15 bins) and Brier score, \
+      on the calibrated probabilities. Rows whose label is weak (assumed from the source) are left out \
+      where annotated rows exist; a file with only weak labels is marked (weak).
+      """)
+
+  @OptionGroup var rulesOptions: RulesOptions
+  @OptionGroup var encoderOptions: EncoderOptions
+
+  @Option(help: "Folder of corpus .jsonl files.")
+  var corpus: String = "../shared/data/corpus"
+
+  @Option(help: "The split to measure: test for reporting, dev for tuning.")
+  var split: String = "test"
+
+  @Option(help: "The model folder (model.json, heads.safetensors).")
+  var model: String = "Models/default"
+
+  @Option(help: "The policy whose thresholds decide.")
+  var policy: String = "Rules/policy.yaml"
+
+  @Flag(help: "Print the figures as JSON: {file: {label: {fused|rules|encoder: {f1, precision, recall, auroc, auprc, ece, brier}}}}.")
+  var json = false
+
+  @Option(help: "Also draw the fused model's reliability diagram and precision–recall curve per label into this SVG.")
+  var plot: String?
+
+  func validate() throws {
+    guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split is train, dev or test, not '\(split)'.") }
+  }
+
+  func run() throws {
+    let ruleSet = try rulesOptions.ruleSet()
+    let policy = try loadPolicy(policy)
+    let encoder = try encoderOptions.load()
+    let (fusion, heads) = try loadModel(folder: model, encoder: encoder, ruleSet: ruleSet)
+    let view = try CorpusView.load(
+      files: try Corpus.files(in: corpus), ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: { _ in })
+    let evaluation = Evaluation(
+      view: view, model: fusion, heads: heads, split: split,
+      thresholds: Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) }))
+    if let plot {
+      try EvaluationPlot.svg(evaluation, split: split).write(toFile: plot, atomically: true, encoding: .utf8)
+      progressLine("wrote \(plot)")
+    }
+    if json {
+      let data = try JSONSerialization.data(withJSONObject: evaluation.jsonObject, options: [.sortedKeys, .prettyPrinted])
+      print(String(decoding: data, as: UTF8.self))
+      return
+    }
+    print("split: \(split); model: \(model); probabilities calibrated; F1 at the policy threshold")
+    print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE")
+    for cell in evaluation.cells {
+      for variant in Evaluation.variants {
+        let m = cell.metrics[variant]!
+        let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
+        print(
+          file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
+            + variant.padding(toLength: 8, withPad: " ", startingAt: 0)
+            + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece))
+      }
+    }
+  }
+}
+
+/// The model and its heads, checked against the loaded encoder and rules (warnings on stderr).
+func loadModel(folder: String, encoder: BertEncoder, ruleSet: RuleSet) throws -> (FusionModel, LabelHeads) {
+  do {
+    let model = try FusionModel.load(folder: folder)
+    guard model.encoder.fingerprint == encoder.fingerprint else {
+      throw ModelError.otherEncoder(model: folder, trainedOn: model.encoder.fingerprint, loaded: encoder.fingerprint, folder: encoder.folder)
+    }
+    let heads = try LabelHeads(path: folder + "/heads.safetensors")
+    try encoder.check(heads, source: folder + "/heads.safetensors")
+    let stable = Set(ruleSet.rules.filter { $0.status == .stable }.map(\.id))
+    let trained = Set(model.ruleIDs)
+    let untrained = stable.subtracting(trained).sorted()
+    let removed = trained.subtracting(Set(ruleSet.rules.map(\.id))).sorted()
+    if !untrained.isEmpty {
+      progressLine("warning: \(untrained.count) rule(s) added since '\(folder)' was trained count 0 until it is retrained: \(untrained.joined(separator: ", "))")
+    }
+    if !removed.isEmpty {
+      progressLine("warning: the weights of \(removed.count) rule(s) no longer in the rules are ignored: \(removed.joined(separator: ", "))")
+    }
+    return (model, heads)
+  } catch {
+    progressLine("error: \(error)")
+    throw ExitCode.failure
+  }
+}

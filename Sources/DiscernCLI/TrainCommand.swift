@@ -1,0 +1,80 @@
+import ArgumentParser
+import DiscernEncoder
+import DiscernModel
+import DiscernRules
+import Foundation
+
+extension Calibration.Method: ExpressibleByArgument {}
+
+/// Loads the policy or prints its diagnostics and fails.
+func loadPolicy(_ path: String) throws -> Policy {
+  let (policy, diagnostics) = Policy.load(path: path)
+  for diagnostic in diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
+  guard let policy else { throw ExitCode.failure }
+  return policy
+}
+
+func progressLine(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train",
+    abstract: "Train label heads, the fusion layer and its calibration on a labeled corpus.",
+    discussion: """
+      Heads and fusion learn from the corpus 'train' splits (heads cross-fitted, so the fusion weighs \
+      out-of-fold encoder logits); calibration and the heads' penalty are chosen on 'dev'. 'test' is \
+      never read. Progress goes to stderr; the dev metrics and where the files went to stdout.
+      """)
+
+  @OptionGroup var rulesOptions: RulesOptions
+  @OptionGroup var encoderOptions: EncoderOptions
+
+  @Option(help: "Folder of corpus .jsonl files.")
+  var corpus: String = "../shared/data/corpus"
+
+  @Option(help: "Labels to train, comma-separated (default: all four).")
+  var labels: String?
+
+  @Option(help: "Output folder for model.json and heads.safetensors.")
+  var out: String
+
+  @Option(help: "Calibration fitted on dev: platt or isotonic.")
+  var calibration: Calibration.Method = .platt
+
+  @Option(help: "The policy whose thresholds the dev metrics use.")
+  var policy: String = "Rules/policy.yaml"
+
+  @Option(help: "The lexicon folder the rules read (recorded in the model).")
+  var lexicons: String = "Lexicons"
+
+  func run() throws {
+    let ruleSet = try rulesOptions.ruleSet()
+    let policy = try loadPolicy(policy)
+    let encoder = try encoderOptions.load()
+    let files = try Corpus.files(in: corpus)
+    progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
+    let view = try CorpusView.load(files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: progressLine)
+    var trainer = Trainer()
+    if let labels {
+      let chosen = labels.split(separator: ",").map(String.init)
+      for label in chosen where !allLabels.contains(label) {
+        throw ValidationError("unknown label '\(label)' (one of: \(allLabels.joined(separator: ", ")))")
+      }
+      trainer.labels = chosen
+    }
+    trainer.calibration = calibration
+    trainer.thresholds = Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) })
+    let result = trainer.train(view: view, encoder: encoder, lexiconFolder: lexicons, progress: progressLine)
+    try result.model.save(folder: out)
+    try result.heads.save(to: out + "/heads.safetensors")
+    print("dev metrics (calibrated, at the policy thresholds):")
+    for label in allLabels {
+      guard let metrics = result.model.devMetrics[label] else { continue }
+      for variant in ["rules", "encoder", "fused"] {
+        let m = metrics[variant]!
+        print(String(format: "  %-18@ %-7@ F1 %.3f  AUROC %.3f  ECE %.3f", label, variant, m.f1, m.auroc, m.ece))
+      }
+    }
+    print("wrote \(out)/model.json and \(out)/heads.safetensors")
+  }
+}

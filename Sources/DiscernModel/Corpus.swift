@@ -1,0 +1,79 @@
+import Foundation
+
+/// The four labels of the label guide, in the order every model file uses.
+public let allLabels = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
+
+/// One labeled message of the corpus (see ../shared/data/README.md).
+public struct CorpusRow: Sendable {
+  public let id: String
+  /// The file it came from, e.g. "suicidal_keyword_tweets.jsonl".
+  public let file: String
+  public let split: String
+  public let text: String
+  /// Only the labels the source says something about (null labels are absent).
+  public let labels: [String: Int]
+  /// Labels assumed from where the text came from rather than annotated per row.
+  public let weak: Set<String>
+}
+
+public enum CorpusError: Error, CustomStringConvertible, Equatable {
+  case unreadable(path: String)
+  case badLine(path: String, line: Int, reason: String)
+  case empty(folder: String)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let path): "cannot read corpus file '\(path)'"
+    case .badLine(let path, let line, let reason): "\(path):\(line): \(reason)"
+    case .empty(let folder): "no .jsonl files in corpus folder '\(folder)'"
+    }
+  }
+}
+
+public enum Corpus {
+  private struct Line: Decodable {
+    let id: String
+    let split: String
+    let text: String
+    let labels: [String: Int?]
+    let weak: [String]?
+  }
+
+  /// The .jsonl files of a corpus folder, sorted.
+  public static func files(in folder: String) throws(CorpusError) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    let files = names.filter { $0.hasSuffix(".jsonl") }.sorted().map { folder + "/" + $0 }
+    guard !files.isEmpty else { throw .empty(folder: folder) }
+    return files
+  }
+
+  public static func read(_ path: String) throws(CorpusError) -> [CorpusRow] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
+    let name = (path as NSString).lastPathComponent
+    let decoder = JSONDecoder()
+    var rows: [CorpusRow] = []
+    for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
+      do {
+        let row = try decoder.decode(Line.self, from: Data(line))
+        rows.append(
+          CorpusRow(
+            id: row.id, file: name, split: row.split, text: row.text, labels: row.labels.compactMapValues { $0 },
+            weak: Set(row.weak ?? [])))
+      } catch {
+        throw .badLine(path: path, line: index + 1, reason: "not a corpus record (id, split, text, labels)")
+      }
+    }
+    return rows
+  }
+
+  /// FNV-1a over the names and bytes of the files, so a model records exactly what it learned from.
+  public static func fingerprint(of files: [String]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for file in files {
+      for byte in Array((file as NSString).lastPathComponent.utf8) + Array(FileManager.default.contents(atPath: file) ?? Data()) {
+        hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+      }
+    }
+    return "fnv1a64:" + String(hash, radix: 16)
+  }
+}

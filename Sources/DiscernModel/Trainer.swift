@@ -1,0 +1,169 @@
+import DiscernEncoder
+import DiscernRules
+import Foundation
+
+/// Every corpus row with what the model sees of it: its rule features and its pooled embedding.
+public struct CorpusView: Sendable {
+  public let rows: [CorpusRow]
+  /// Per row, one value per `featureIDs` (the stable rules).
+  public let features: [[Double]]
+  public let featureIDs: [String]
+  public let embeddings: [[Float]]
+  public let files: [String]
+  /// Weights pinned in the rules' YAML: rule id → label → weight.
+  public let pinned: [String: [String: Double]]
+
+  /// Reads `files`, evaluates the rules and embeds every row (through the cache).
+  public static func load(
+    files: [String], ruleSet: RuleSet, encoder: BertEncoder, cache: EmbeddingCache, progress: (String) -> Void
+  ) throws -> CorpusView {
+    let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
+    let matcher = PCRE2Matcher()
+    var rows: [CorpusRow] = [], features: [[Double]] = [], embeddings: [[Float]] = []
+    for file in files {
+      let fileRows = try Corpus.read(file)
+      progress("  \((file as NSString).lastPathComponent): \(fileRows.count) rows")
+      for row in fileRows {
+        let all = ruleSet.evaluate(row.text, matcher: matcher).features
+        features.append(stable.map { all[$0.offset] })
+      }
+      embeddings += cache.embeddings(file: file, texts: fileRows.map(\.text), encoder: encoder, progress: progress)
+      rows += fileRows
+    }
+    let pinned = Dictionary(uniqueKeysWithValues: stable.map { ($0.element.id, $0.element.pinnedWeights) }.filter { !$0.1.isEmpty })
+    return CorpusView(
+      rows: rows, features: features, featureIDs: stable.map(\.element.id), embeddings: embeddings, files: files, pinned: pinned)
+  }
+
+  /// Rows of `split` that carry `label`.
+  public func indices(split: String, label: String) -> [Int] {
+    rows.indices.filter { rows[$0].split == split && rows[$0].labels[label] != nil }
+  }
+}
+
+/// Trains label heads, the fusion layer and its calibration.
+public struct Trainer {
+  public var labels: [String] = allLabels
+  public var folds = 5
+  public var seed: UInt64 = 17
+  /// Candidates for the heads' L2 strength, chosen by dev AUROC.
+  public var headPenalties: [Double] = [0.01, 0.1, 1]
+  public var fusionPenalty = 1.0
+  public var calibration: Calibration.Method = .platt
+  public var thresholds: [String: Double] = [:]
+
+  public init() {}
+
+  public struct Result {
+    public var model: FusionModel
+    public var heads: LabelHeads
+  }
+
+  public func train(
+    view: CorpusView, encoder: BertEncoder, lexiconFolder: String, progress: (String) -> Void
+  ) -> Result {
+    let h = encoder.config.hiddenSize
+    var labelModels: [String: LabelModel] = [:]
+    var headRows: [(label: String, head: LogisticRegression)] = []
+    var devMetrics: [String: [String: LabelMetrics]] = [:]
+    for label in labels {
+      let train = view.indices(split: "train", label: label)
+      let dev = view.indices(split: "dev", label: label)
+      let positives = train.filter { view.rows[$0].labels[label] == 1 }.count
+      guard positives > 0, positives < train.count, !dev.isEmpty else {
+        progress("\(label): no labeled train and dev rows in this corpus; left untrained")
+        continue
+      }
+      progress("\(label): \(train.count) train rows (\(positives) positive), \(dev.count) dev rows")
+      let y = train.map { Double(view.rows[$0].labels[label]!) }
+      // Class weights: each class carries half the total weight.
+      let weights = y.map { $0 == 1 ? Double(train.count) / (2 * Double(positives)) : Double(train.count) / (2 * Double(train.count - positives)) }
+      let devTruth = dev.map { view.rows[$0].labels[label]! }
+      func embeddingMatrix(_ rows: [Int]) -> [Double] { rows.flatMap { view.embeddings[$0].map(Double.init) } }
+      let trainX = embeddingMatrix(train), devX = embeddingMatrix(dev)
+
+      // The head's penalty, by dev AUROC.
+      var best: (penalty: Double, auroc: Double, head: LogisticRegression)?
+      for penalty in headPenalties {
+        let head = LogisticRegression.fit(x: trainX, rows: train.count, columns: h, y: y, sampleWeights: weights, l2: penalty)
+        let auroc = LabelMetrics.auroc(dev.map { head.logit(view.embeddings[$0].map(Double.init)) }, devTruth)
+        progress(String(format: "  head, L2 %.3g: dev AUROC %.3f", penalty, auroc))
+        if best == nil || auroc > best!.auroc { best = (penalty, auroc, head) }
+      }
+      let head = best!.head
+      // Cross-fitting: each train row's encoder logit comes from a head that did not see it, so the
+      // fusion learns how far to trust the encoder on unseen text.
+      var outOfFold = [Double](repeating: 0, count: train.count)
+      for fold in 0..<folds {
+        let inFold = train.indices.filter { foldOf(view.rows[train[$0]].id) == fold }
+        let rest = train.indices.filter { foldOf(view.rows[train[$0]].id) != fold }
+        let foldHead = LogisticRegression.fit(
+          x: rest.flatMap { view.embeddings[train[$0]].map(Double.init) }, rows: rest.count, columns: h,
+          y: rest.map { y[$0] }, sampleWeights: rest.map { weights[$0] }, l2: best!.penalty)
+        for i in inFold { outOfFold[i] = foldHead.logit(view.embeddings[train[i]].map(Double.init)) }
+      }
+      // Pinned rules keep their YAML weight: they enter the fit as a fixed offset, not a column.
+      let pinnedWeights = view.featureIDs.map { view.pinned[$0]?[label] }
+      let free = view.featureIDs.indices.filter { pinnedWeights[$0] == nil }
+      let offsets = train.map { row in free.count == view.featureIDs.count ? 0 : view.featureIDs.indices.reduce(0.0) { $0 + (pinnedWeights[$1] ?? 0) * view.features[row][$1] } }
+      let d = free.count
+      let ruleX = train.flatMap { row in free.map { view.features[row][$0] } }
+      let fusedX = train.indices.flatMap { i in free.map { view.features[train[i]][$0] } + [outOfFold[i]] }
+      let fused = LogisticRegression.fit(
+        x: fusedX, rows: train.count, columns: d + 1, y: y, sampleWeights: weights, l2: fusionPenalty, offsets: offsets)
+      let rulesOnly = LogisticRegression.fit(
+        x: ruleX, rows: train.count, columns: d, y: y, sampleWeights: weights, l2: fusionPenalty, offsets: offsets)
+      func keyed(_ w: ArraySlice<Double>) -> [String: Double] {
+        var weights = Dictionary(uniqueKeysWithValues: zip(free.map { view.featureIDs[$0] }, w).map { ($0, ($1 * 1e6).rounded() / 1e6) })
+        for (index, pin) in pinnedWeights.enumerated() { if let pin { weights[view.featureIDs[index]] = pin } }
+        return weights
+      }
+      let variants: [String: LinearLogit] = [
+        "fused": LinearLogit(bias: fused.bias, encoder: fused.weights[d], rules: keyed(fused.weights[0..<d])),
+        "rules": LinearLogit(bias: rulesOnly.bias, encoder: 0, rules: keyed(rulesOnly.weights[0..<d])),
+        "encoder": LinearLogit(bias: 0, encoder: 1, rules: [:]),
+      ]
+      // Calibrated on dev, then measured on dev at the policy threshold.
+      let devHead = dev.map { head.logit(view.embeddings[$0].map(Double.init)) }
+      var calibrations: [String: Calibration] = [:]
+      var metrics: [String: LabelMetrics] = [:]
+      for (name, variant) in variants {
+        let logits = dev.indices.map { variant.logit(features: featureDictionary(view, dev[$0]), encoderLogit: devHead[$0]) }
+        let calibration = Calibration.fit(calibration, logits: logits, truth: devTruth)
+        calibrations[name] = calibration
+        metrics[name] = LabelMetrics(probabilities: logits.map(calibration.probability), truth: devTruth, threshold: thresholds[label] ?? 0.5)
+      }
+      devMetrics[label] = metrics
+      for name in ["rules", "encoder", "fused"] {
+        let m = metrics[name]!
+        progress(String(format: "  dev %-7@  F1 %.3f  P %.3f  R %.3f  AUROC %.3f  AUPRC %.3f  ECE %.3f", name, m.f1, m.precision, m.recall, m.auroc, m.auprc, m.ece))
+      }
+      labelModels[label] = LabelModel(
+        fused: variants["fused"]!, rulesOnly: variants["rules"]!, encoderOnly: variants["encoder"]!,
+        calibration: calibrations, trainingRows: train.count)
+      headRows.append((label, head))
+    }
+    let heads = LabelHeads(
+      labels: headRows.map(\.label), weights: headRows.map { $0.head.weights.map(Float.init) },
+      biases: headRows.map { Float($0.head.bias) }, encoder: encoder.fingerprint)
+    let model = FusionModel(
+      encoder: .init(name: (encoder.folder as NSString).lastPathComponent, fingerprint: encoder.fingerprint, precision: encoder.precision.rawValue),
+      labels: labelModels, ruleIDs: view.featureIDs, lexicon: folderFingerprint(lexiconFolder),
+      trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: Corpus.fingerprint(of: view.files), seed: seed),
+      devMetrics: devMetrics)
+    return Result(model: model, heads: heads)
+  }
+
+  /// A row's fold, from its id: stable across runs and machines.
+  func foldOf(_ id: String) -> Int {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+    for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+    return Int(hash % UInt64(folds))
+  }
+}
+
+func featureDictionary(_ view: CorpusView, _ row: Int) -> [String: Double] {
+  var features: [String: Double] = [:]
+  for (id, value) in zip(view.featureIDs, view.features[row]) where value != 0 { features[id] = value }
+  return features
+}

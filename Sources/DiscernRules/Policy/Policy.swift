@@ -1,0 +1,87 @@
+import Foundation
+
+/// What Discern does about each label: `Rules/policy.yaml`, edited by trust-and-safety staff.
+///
+///     labels:
+///       self_harm:
+///         description: …
+///         threshold: 0.4          # flagged when the calibrated probability reaches it
+///         responses:
+///           author: [offer crisis resources]
+///           others: [add a trigger warning]
+public struct Policy: Sendable, Equatable {
+  public struct Label: Sendable, Equatable {
+    public let name: String
+    public let description: String
+    public let threshold: Double
+    /// The moderation response to the message's author, and to everyone else who sees it.
+    public let author: [String]
+    public let others: [String]
+  }
+
+  public static let labelNames = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
+
+  public let labels: [Label]
+
+  public func label(_ name: String) -> Label? { labels.first { $0.name == name } }
+
+  /// The policy, or every problem with `file:line:col`, the line and a caret.
+  public static func load(path: String) -> (policy: Policy?, diagnostics: [Diagnostic]) {
+    var diagnostics = DiagnosticList()
+    guard let text = SourceFiles.read(path, kind: "policy", diagnostics: &diagnostics),
+      let root = YAMLLoader().load(SourceText(path: path, text: text), text: text, diagnostics: &diagnostics)
+    else { return (nil, diagnostics.items) }
+    guard let top = root.mapping else {
+      diagnostics.error("a policy is a mapping with 'labels'", at: root.mark)
+      return (nil, diagnostics.items)
+    }
+    NodeChecks.reportUnknownKeys(in: top, allowed: ["labels"], context: "in the policy", diagnostics: &diagnostics)
+    guard let labelsNode = root["labels"], let pairs = labelsNode.mapping else {
+      diagnostics.error("the policy needs 'labels', a mapping from label name to its policy", at: root.mark)
+      return (nil, diagnostics.items)
+    }
+    var labels: [Label] = []
+    for pair in pairs {
+      let name = pair.key.scalar ?? ""
+      guard labelNames.contains(name) else {
+        diagnostics.error(
+          "unknown label '\(name)'\(Suggestions.hint(for: name, in: labelNames)) (one of: \(labelNames.joined(separator: ", ")))",
+          at: pair.key.mark)
+        continue
+      }
+      guard let fields = pair.value.mapping else {
+        diagnostics.error("label '\(name)' needs description, threshold and responses", at: pair.value.mark)
+        continue
+      }
+      NodeChecks.reportUnknownKeys(
+        in: fields, allowed: ["description", "threshold", "responses"], context: "in label '\(name)'", diagnostics: &diagnostics)
+      let description = pair.value["description"]?.scalar ?? ""
+      guard let thresholdNode = pair.value["threshold"] else {
+        diagnostics.error("label '\(name)' needs a 'threshold' between 0 and 1", at: pair.key.mark)
+        continue
+      }
+      guard let threshold = thresholdNode.scalar.flatMap(Double.init), threshold > 0, threshold < 1 else {
+        diagnostics.error("'threshold' of '\(name)' must be a probability between 0 and 1, exclusive", at: thresholdNode.mark)
+        continue
+      }
+      var responses: [String: [String]] = [:]
+      if let node = pair.value["responses"] {
+        if let pairs = node.mapping {
+          NodeChecks.reportUnknownKeys(in: pairs, allowed: ["author", "others"], context: "in the responses of '\(name)'", diagnostics: &diagnostics)
+        }
+        for audience in ["author", "others"] {
+          guard let value = node[audience] else { continue }
+          if let one = value.scalar { responses[audience] = [one] } else if let many = value.sequence {
+            responses[audience] = many.compactMap(\.scalar)
+          }
+        }
+      }
+      labels.append(
+        Label(name: name, description: description, threshold: threshold, author: responses["author"] ?? [], others: responses["others"] ?? []))
+    }
+    for name in labelNames where !labels.contains(where: { $0.name == name }) && !diagnostics.hasErrors {
+      diagnostics.error("the policy has no entry for label '\(name)'", at: labelsNode.mark)
+    }
+    return diagnostics.hasErrors ? (nil, diagnostics.items) : (Policy(labels: labels), diagnostics.items)
+  }
+}
