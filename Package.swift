@@ -9,6 +9,7 @@ let package = Package(
     .executable(name: "discern-bench", targets: ["DiscernBench"]),
     .library(name: "DiscernRules", targets: ["DiscernRules"]),
     .library(name: "DiscernEncoder", targets: ["DiscernEncoder"]),
+    .library(name: "Discern", targets: ["Discern"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,11 +39,14 @@ let package = Package(
     // Fusion: label heads, the calibrated logistic layer over rules and encoder, metrics, model files.
     .target(name: "DiscernModel", dependencies: ["DiscernRules", "DiscernEncoder", "COpenBLAS"]),
 
+    // The engine facade: rules + policy + encoder + model, checked against each other.
+    .target(name: "Discern", dependencies: ["DiscernRules", "DiscernEncoder", "DiscernModel"]),
+
     // The `discern` command.
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "DiscernRules", "DiscernEncoder", "DiscernModel",
+        "Discern", "DiscernRules", "DiscernEncoder", "DiscernModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

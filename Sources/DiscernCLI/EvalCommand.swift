@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discern
 import DiscernEncoder
 import DiscernModel
 import DiscernRules
@@ -40,15 +41,13 @@ struct EvalCommand: ParsableCommand {
   }
 
   func run() throws {
-    let ruleSet = try rulesOptions.ruleSet()
-    let policy = try loadPolicy(policy)
     let encoder = try encoderOptions.load()
-    let (fusion, heads) = try loadModel(folder: model, encoder: encoder, ruleSet: ruleSet)
+    let engine = try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: encoder, model: model)
     let view = try CorpusView.load(
-      files: try Corpus.files(in: corpus), ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: { _ in })
+      files: try Corpus.files(in: corpus), ruleSet: engine.ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: { _ in })
     let evaluation = Evaluation(
-      view: view, model: fusion, heads: heads, split: split,
-      thresholds: Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) }))
+      view: view, model: engine.model, heads: engine.heads, split: split,
+      thresholds: Dictionary(uniqueKeysWithValues: engine.policy.labels.map { ($0.name, $0.threshold) }))
     if let plot {
       try EvaluationPlot.svg(evaluation, split: split).write(toFile: plot, atomically: true, encoding: .utf8)
       progressLine("wrote \(plot)")
@@ -73,28 +72,18 @@ struct EvalCommand: ParsableCommand {
   }
 }
 
-/// The model and its heads, checked against the loaded encoder and rules (warnings on stderr).
-func loadModel(folder: String, encoder: BertEncoder, ruleSet: RuleSet) throws -> (FusionModel, LabelHeads) {
+/// The engine (rules, policy, encoder, model checked against each other), warnings on stderr.
+func loadEngine(rules: String, policy: String, encoder: BertEncoder, model: String) throws -> Engine {
   do {
-    let model = try FusionModel.load(folder: folder)
-    guard model.encoder.fingerprint == encoder.fingerprint else {
-      throw ModelError.otherEncoder(model: folder, trainedOn: model.encoder.fingerprint, loaded: encoder.fingerprint, folder: encoder.folder)
-    }
-    let heads = try LabelHeads(path: folder + "/heads.safetensors")
-    try encoder.check(heads, source: folder + "/heads.safetensors")
-    let stable = Set(ruleSet.rules.filter { $0.status == .stable }.map(\.id))
-    let trained = Set(model.ruleIDs)
-    let untrained = stable.subtracting(trained).sorted()
-    let removed = trained.subtracting(Set(ruleSet.rules.map(\.id))).sorted()
-    if !untrained.isEmpty {
-      progressLine("warning: \(untrained.count) rule(s) added since '\(folder)' was trained count 0 until it is retrained: \(untrained.joined(separator: ", "))")
-    }
-    if !removed.isEmpty {
-      progressLine("warning: the weights of \(removed.count) rule(s) no longer in the rules are ignored: \(removed.joined(separator: ", "))")
-    }
-    return (model, heads)
+    let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model)
+    for warning in engine.warnings { progressLine("warning: \(warning)") }
+    return engine
   } catch {
-    progressLine("error: \(error)")
+    switch error {
+    // Diagnostics carry their own file:line:col and severity.
+    case .rules, .policy: progressLine(error.description)
+    case .model, .encoder: progressLine("error: \(error)")
+    }
     throw ExitCode.failure
   }
 }

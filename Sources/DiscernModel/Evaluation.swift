@@ -31,7 +31,8 @@ public struct Evaluation: Sendable {
         let annotated = rows.filter { !view.rows[$0].weak.contains(label) }
         let chosen = annotated.isEmpty ? rows : annotated
         let truth = chosen.map { view.rows[$0].labels[label]! }
-        guard !chosen.isEmpty, truth.contains(1) || truth.contains(0) else { continue }
+        // Precision, recall and the ranking figures need both classes.
+        guard truth.contains(1), truth.contains(0) else { continue }
         var metrics: [String: LabelMetrics] = [:]
         var fusedProbabilities: [Double] = []
         for variant in Self.variants {

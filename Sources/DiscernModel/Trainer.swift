@@ -47,9 +47,11 @@ public struct Trainer {
   public var folds = 5
   public var seed: UInt64 = 17
   /// Candidates for the heads' L2 strength, chosen by dev AUROC.
-  public var headPenalties: [Double] = [0.01, 0.1, 1]
+  public var headPenalties: [Double] = [0.1, 1, 10]
   public var fusionPenalty = 1.0
   public var calibration: Calibration.Method = .platt
+  /// How much a row whose label is weak (assumed from its source) counts next to an annotated row.
+  public var weakRowWeight = 0.25
   public var thresholds: [String: Double] = [:]
 
   public init() {}
@@ -76,9 +78,17 @@ public struct Trainer {
       }
       progress("\(label): \(train.count) train rows (\(positives) positive), \(dev.count) dev rows")
       let y = train.map { Double(view.rows[$0].labels[label]!) }
-      // Class weights: each class carries half the total weight.
-      let weights = y.map { $0 == 1 ? Double(train.count) / (2 * Double(positives)) : Double(train.count) / (2 * Double(train.count - positives)) }
+      // Weak rows count less than annotated ones; then each class carries half the total weight.
+      let trust = train.map { view.rows[$0].weak.contains(label) ? weakRowWeight : 1 }
+      let positiveMass = zip(y, trust).filter { $0.0 == 1 }.reduce(0) { $0 + $1.1 }
+      let negativeMass = zip(y, trust).filter { $0.0 == 0 }.reduce(0) { $0 + $1.1 }
+      let total = positiveMass + negativeMass
+      let weights = zip(y, trust).map { $0 == 1 ? $1 * total / (2 * positiveMass) : $1 * total / (2 * negativeMass) }
       let devTruth = dev.map { view.rows[$0].labels[label]! }
+      // Model choices are made on the annotated dev rows where there are any: weak rows are easy
+      // negatives from other sources and would make every choice look alike.
+      let annotatedDev = dev.indices.filter { !view.rows[dev[$0]].weak.contains(label) }
+      let selection = annotatedDev.isEmpty || Set(annotatedDev.map { devTruth[$0] }).count < 2 ? Array(dev.indices) : annotatedDev
       func embeddingMatrix(_ rows: [Int]) -> [Double] { rows.flatMap { view.embeddings[$0].map(Double.init) } }
       let trainX = embeddingMatrix(train), devX = embeddingMatrix(dev)
 
@@ -86,8 +96,9 @@ public struct Trainer {
       var best: (penalty: Double, auroc: Double, head: LogisticRegression)?
       for penalty in headPenalties {
         let head = LogisticRegression.fit(x: trainX, rows: train.count, columns: h, y: y, sampleWeights: weights, l2: penalty)
-        let auroc = LabelMetrics.auroc(dev.map { head.logit(view.embeddings[$0].map(Double.init)) }, devTruth)
-        progress(String(format: "  head, L2 %.3g: dev AUROC %.3f", penalty, auroc))
+        let auroc = LabelMetrics.auroc(
+          selection.map { head.logit(view.embeddings[dev[$0]].map(Double.init)) }, selection.map { devTruth[$0] })
+        progress(String(format: "  head, L2 %.3g: dev AUROC %.3f (%d rows)", penalty, auroc, selection.count))
         if best == nil || auroc > best!.auroc { best = (penalty, auroc, head) }
       }
       let head = best!.head

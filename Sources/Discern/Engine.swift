@@ -1,0 +1,101 @@
+import DiscernEncoder
+import DiscernModel
+import DiscernRules
+import Foundation
+
+/// Why an engine could not be assembled. Each names the file and the fix.
+public enum EngineError: Error, CustomStringConvertible {
+  case rules([Diagnostic])
+  case policy([Diagnostic])
+  case model(ModelError)
+  case encoder(EncoderError)
+
+  public var description: String {
+    switch self {
+    case .rules(let diagnostics), .policy(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")
+    case .model(let error): error.description
+    case .encoder(let error): error.description
+    }
+  }
+}
+
+/// Rules, lexicon, policy, encoder and a trained model, checked against each other once.
+public final class Engine: @unchecked Sendable {
+  public let ruleSet: RuleSet
+  public let policy: Policy
+  public let encoder: BertEncoder
+  public let model: FusionModel
+  public let heads: LabelHeads
+  /// Said once at load: rules added since training (they count 0), weights of removed rules.
+  public let warnings: [String]
+  private let matcher = PCRE2Matcher()
+
+  public init(rules: String, policy policyPath: String, encoder: BertEncoder, model folder: String) throws(EngineError) {
+    let compiled = RuleCompiler.compile(directory: rules)
+    guard let ruleSet = compiled.ruleSet else { throw .rules(compiled.diagnostics) }
+    let (policy, policyDiagnostics) = Policy.load(path: policyPath)
+    guard let policy else { throw .policy(policyDiagnostics) }
+    let model: FusionModel
+    do {
+      model = try FusionModel.load(folder: folder)
+    } catch let error as ModelError {
+      throw .model(error)
+    } catch {
+      throw .model(.bad(path: folder, reason: "\(error)"))
+    }
+    guard model.encoder.fingerprint == encoder.fingerprint else {
+      throw .model(.otherEncoder(model: folder, trainedOn: model.encoder.fingerprint, loaded: encoder.fingerprint, folder: encoder.folder))
+    }
+    do {
+      heads = try LabelHeads(path: folder + "/heads.safetensors")
+      try encoder.check(heads, source: folder + "/heads.safetensors")
+    } catch {
+      throw .encoder(error)
+    }
+    let stable = Set(ruleSet.rules.filter { $0.status == .stable }.map(\.id))
+    let trained = Set(model.ruleIDs)
+    var warnings: [String] = []
+    let untrained = stable.subtracting(trained).sorted()
+    if !untrained.isEmpty {
+      warnings.append("\(untrained.count) rule(s) added since '\(folder)' was trained count 0 until it is retrained: \(untrained.joined(separator: ", "))")
+    }
+    let removed = trained.subtracting(Set(ruleSet.rules.map(\.id))).sorted()
+    if !removed.isEmpty {
+      warnings.append("the weights of \(removed.count) rule(s) no longer in the rules are ignored: \(removed.joined(separator: ", "))")
+    }
+    self.ruleSet = ruleSet
+    self.policy = policy
+    self.encoder = encoder
+    self.model = model
+    self.warnings = warnings
+  }
+
+  /// One label's score for one message.
+  public struct LabelScore: Sendable {
+    public let label: String
+    /// The fused logit before calibration: bias + Σ weight·feature + encoder weight·encoder logit.
+    public let logit: Double
+    public let probability: Double
+    public let flagged: Bool
+  }
+
+  /// Per message, per trained label: the fused logit, its calibrated probability and the decision
+  /// against the policy threshold. Only stable rules count (shadow rules never move a decision).
+  public func scores(_ texts: [String]) -> [[LabelScore]] {
+    let embeddings = encoder.embed(texts)
+    let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
+    return zip(texts, embeddings).map { text, embedding in
+      let values = ruleSet.evaluate(text, matcher: matcher).features
+      var features: [String: Double] = [:]
+      for (index, rule) in stable where values[index] != 0 { features[rule.id] = values[index] }
+      let encoderLogits = heads.logits(embedding)
+      return heads.labels.enumerated().compactMap { headIndex, label in
+        guard let labelModel = model.labels[label] else { return nil }
+        let logit = labelModel.fused.logit(features: features, encoderLogit: Double(encoderLogits[headIndex]))
+        let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
+        return LabelScore(
+          label: label, logit: logit, probability: probability, flagged: probability >= (policy.label(label)?.threshold ?? 0.5))
+      }
+    }
+  }
+}
