@@ -58,7 +58,7 @@ struct EvalCommand: ParsableCommand {
       return
     }
     print("split: \(split); model: \(model); probabilities calibrated; F1 at the policy threshold")
-    print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE")
+    print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE  Brier")
     for cell in evaluation.cells {
       for variant in Evaluation.variants {
         let m = cell.metrics[variant]!
@@ -66,7 +66,18 @@ struct EvalCommand: ParsableCommand {
         print(
           file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
             + variant.padding(toLength: 8, withPad: " ", startingAt: 0)
-            + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece))
+            + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece, m.brier))
+      }
+    }
+    // The reliability table of the fused model per label, over the annotated rows of every file.
+    for label in allLabels {
+      let cells = evaluation.cells.filter { $0.label == label && !$0.weak }
+      guard !cells.isEmpty else { continue }
+      let table = Reliability(probabilities: cells.flatMap(\.fusedProbabilities), truth: cells.flatMap(\.truth))
+      print("\nreliability, \(label), fused (\(cells.map { $0.file.replacingOccurrences(of: ".jsonl", with: "") }.joined(separator: ", "))): ECE \(String(format: "%.3f", table.ece))")
+      print("  bin          rows   mean p   positive rate")
+      for bin in table.bins where bin.count > 0 {
+        print(String(format: "  %.2f–%.2f  %6d   %6.3f   %6.3f", bin.lower, bin.upper, bin.count, bin.meanProbability, bin.positiveRate))
       }
     }
   }

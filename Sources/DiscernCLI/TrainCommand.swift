@@ -44,6 +44,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "The policy whose thresholds the dev metrics use.")
   var policy: String = "Rules/policy.yaml"
 
+  @Option(help: "How much a row with a weak label (assumed from its source) counts next to an annotated row.")
+  var weakWeight: Double = 0.05
+
   @Option(help: "The lexicon folder the rules read (recorded in the model).")
   var lexicons: String = "Lexicons"
 
@@ -63,6 +66,7 @@ struct TrainCommand: ParsableCommand {
       trainer.labels = chosen
     }
     trainer.calibration = calibration
+    trainer.weakRowWeight = weakWeight
     trainer.thresholds = Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) })
     let result = trainer.train(view: view, encoder: encoder, lexiconFolder: lexicons, progress: progressLine)
     try result.model.save(folder: out)

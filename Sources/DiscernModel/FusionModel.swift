@@ -59,6 +59,9 @@ public struct FusionModel: Sendable, Codable, Equatable {
   public var trainingData: TrainingData
   /// The metrics on dev the model was accepted with: label → variant → metrics.
   public var devMetrics: [String: [String: LabelMetrics]]
+  /// Per label, the fused model's best-F1 threshold on the annotated dev rows: a suggestion for
+  /// Rules/policy.yaml, which staff own.
+  public var suggestedThresholds: [String: Double]
 
   public static func load(folder: String) throws -> FusionModel {
     let path = folder + "/model.json"

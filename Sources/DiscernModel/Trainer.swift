@@ -51,7 +51,7 @@ public struct Trainer {
   public var fusionPenalty = 1.0
   public var calibration: Calibration.Method = .platt
   /// How much a row whose label is weak (assumed from its source) counts next to an annotated row.
-  public var weakRowWeight = 0.25
+  public var weakRowWeight = 0.05
   public var thresholds: [String: Double] = [:]
 
   public init() {}
@@ -68,6 +68,7 @@ public struct Trainer {
     var labelModels: [String: LabelModel] = [:]
     var headRows: [(label: String, head: LogisticRegression)] = []
     var devMetrics: [String: [String: LabelMetrics]] = [:]
+    var suggestedThresholds: [String: Double] = [:]
     for label in labels {
       let train = view.indices(split: "train", label: label)
       let dev = view.indices(split: "dev", label: label)
@@ -140,11 +141,24 @@ public struct Trainer {
       var metrics: [String: LabelMetrics] = [:]
       for (name, variant) in variants {
         let logits = dev.indices.map { variant.logit(features: featureDictionary(view, dev[$0]), encoderLogit: devHead[$0]) }
-        let calibration = Calibration.fit(calibration, logits: logits, truth: devTruth)
+        // Calibrated on the annotated dev rows: probabilities should match labels people gave,
+        // not the base rate of negatives assumed from other sources.
+        let calibration = Calibration.fit(calibration, logits: selection.map { logits[$0] }, truth: selection.map { devTruth[$0] })
         calibrations[name] = calibration
         metrics[name] = LabelMetrics(probabilities: logits.map(calibration.probability), truth: devTruth, threshold: thresholds[label] ?? 0.5)
       }
       devMetrics[label] = metrics
+      // The threshold with the best F1 on the annotated dev rows, as a suggestion for the policy.
+      let fusedDev = selection.map { i in
+        calibrations["fused"]!.probability(variants["fused"]!.logit(features: featureDictionary(view, dev[i]), encoderLogit: devHead[i]))
+      }
+      let selectedTruth = selection.map { devTruth[$0] }
+      let candidates = stride(from: 0.05, through: 0.95, by: 0.01).map { threshold in
+        (threshold, LabelMetrics(probabilities: fusedDev, truth: selectedTruth, threshold: threshold).f1)
+      }
+      let bestThreshold = candidates.max { $0.1 < $1.1 }!
+      suggestedThresholds[label] = (bestThreshold.0 * 100).rounded() / 100
+      progress(String(format: "  best F1 on %d annotated dev rows: %.3f at threshold %.2f (policy: %.2f)", selection.count, bestThreshold.1, bestThreshold.0, thresholds[label] ?? 0.5))
       for name in ["rules", "encoder", "fused"] {
         let m = metrics[name]!
         progress(String(format: "  dev %-7@  F1 %.3f  P %.3f  R %.3f  AUROC %.3f  AUPRC %.3f  ECE %.3f", name, m.f1, m.precision, m.recall, m.auroc, m.auprc, m.ece))
@@ -161,7 +175,7 @@ public struct Trainer {
       encoder: .init(name: (encoder.folder as NSString).lastPathComponent, fingerprint: encoder.fingerprint, precision: encoder.precision.rawValue),
       labels: labelModels, ruleIDs: view.featureIDs, lexicon: folderFingerprint(lexiconFolder),
       trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: Corpus.fingerprint(of: view.files), seed: seed),
-      devMetrics: devMetrics)
+      devMetrics: devMetrics, suggestedThresholds: suggestedThresholds)
     return Result(model: model, heads: heads)
   }
 

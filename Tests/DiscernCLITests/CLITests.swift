@@ -179,5 +179,11 @@ import Testing
       #expect(record.embedding.count == 384 && abs(norm - 1) < 1e-4)
     }
   }
-}
 
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func evalWithoutAModelSaysHowToTrainOne() throws {
+    let run = try discern("eval", "--model", "Models/none", "--corpus", "Tests/Fixtures")
+    #expect(run.status == 1)
+    #expect(run.stderr == "error: no model at 'Models/none/model.json'; train one with 'discern train --corpus DIR --out Models/NAME'\n")
+  }
+}
