@@ -99,7 +99,7 @@ enum Bench {
     let reference = try BertEncoder(folder: folder, precision: .fp32, threads: threads)
     let quantized = try BertEncoder(folder: folder, precision: .int8, threads: threads)
     var isFolder: ObjCBool = false
-    FileManager.default.fileExists(atPath: corpus, isDirectory: &isFolder)
+    _ = FileManager.default.fileExists(atPath: corpus, isDirectory: &isFolder)
     let files = isFolder.boolValue
       ? try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".jsonl") }.sorted().map { corpus + "/" + $0 }
       : [corpus]

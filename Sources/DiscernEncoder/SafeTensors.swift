@@ -138,15 +138,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
   /// FNV-1a (64-bit) over `extra` (e.g. the config), the header and the first 256 bytes of every
   /// tensor: cheap at load, and different for any other model or fine-tune.
   public func fingerprint(extra: Data = Data()) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    func mix<S: Sequence<UInt8>>(_ bytes: S) { for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 } }
-    mix(extra)
-    mix(map[8..<dataStart])
+    var hash = FNV1a()
+    hash.mix(extra)
+    hash.mix(map[8..<dataStart])
     for name in tensors.keys.sorted() {
       let range = tensors[name]!.range
-      mix(map[dataStart + range.lowerBound..<dataStart + min(range.upperBound, range.lowerBound + 256)])
+      hash.mix(map[dataStart + range.lowerBound..<dataStart + min(range.upperBound, range.lowerBound + 256)])
     }
-    return "fnv1a64:" + String(hash, radix: 16)
+    return hash.fingerprint
   }
 
   /// A float tensor copied into an array, after checking its shape.

@@ -1,3 +1,4 @@
+import DiscernEncoder
 import Foundation
 
 /// The four labels of the label guide, in the order every model file uses.
@@ -68,12 +69,11 @@ public enum Corpus {
 
   /// FNV-1a over the names and bytes of the files, so a model records exactly what it learned from.
   public static func fingerprint(of files: [String]) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    var hash = FNV1a()
     for file in files {
-      for byte in Array((file as NSString).lastPathComponent.utf8) + Array(FileManager.default.contents(atPath: file) ?? Data()) {
-        hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-      }
+      hash.mix((file as NSString).lastPathComponent.utf8)
+      hash.mix(FileManager.default.contents(atPath: file) ?? Data())
     }
-    return "fnv1a64:" + String(hash, radix: 16)
+    return hash.fingerprint
   }
 }

@@ -1,3 +1,4 @@
+import DiscernEncoder
 import Foundation
 
 /// A logit that is linear in the rule features and the encoder's logit for one label:
@@ -106,11 +107,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 /// FNV-1a over the .yaml files of a folder (names and bytes): the lexicon version a model records.
 public func folderFingerprint(_ folder: String) -> String {
   let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  var hash = FNV1a()
   for name in names {
-    for byte in Array(name.utf8) + Array(FileManager.default.contents(atPath: folder + "/" + name) ?? Data()) {
-      hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-    }
+    hash.mix(name.utf8)
+    hash.mix(FileManager.default.contents(atPath: folder + "/" + name) ?? Data())
   }
-  return "fnv1a64:" + String(hash, radix: 16)
+  return hash.fingerprint
 }

@@ -91,7 +91,7 @@ public struct Trainer {
       let annotatedDev = dev.indices.filter { !view.rows[dev[$0]].weak.contains(label) }
       let selection = annotatedDev.isEmpty || Set(annotatedDev.map { devTruth[$0] }).count < 2 ? Array(dev.indices) : annotatedDev
       func embeddingMatrix(_ rows: [Int]) -> [Double] { rows.flatMap { view.embeddings[$0].map(Double.init) } }
-      let trainX = embeddingMatrix(train), devX = embeddingMatrix(dev)
+      let trainX = embeddingMatrix(train)
 
       // The head's penalty, by dev AUROC.
       var best: (penalty: Double, auroc: Double, head: LogisticRegression)?
@@ -181,9 +181,9 @@ public struct Trainer {
 
   /// A row's fold, from its id: stable across runs and machines.
   func foldOf(_ id: String) -> Int {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
-    for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-    return Int(hash % UInt64(folds))
+    var hash = FNV1a(seed: seed)
+    hash.mix(id.utf8)
+    return Int(hash.value % UInt64(folds))
   }
 }
 

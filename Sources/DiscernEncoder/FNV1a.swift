@@ -1,0 +1,14 @@
+/// FNV-1a, 64-bit: a fast, stable fingerprint for files and ids (not for security). Used to tie
+/// heads and models to the encoder, corpus and lexicon they were made from.
+public struct FNV1a: Sendable {
+  public private(set) var value: UInt64
+
+  public init(seed: UInt64 = 0) { value = 0xcbf2_9ce4_8422_2325 ^ seed }
+
+  public mutating func mix<S: Sequence<UInt8>>(_ bytes: S) {
+    for byte in bytes { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+  }
+
+  /// "fnv1a64:" and the value in hex, as model files record it.
+  public var fingerprint: String { "fnv1a64:" + String(value, radix: 16) }
+}
