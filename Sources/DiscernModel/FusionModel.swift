@@ -17,7 +17,9 @@ public struct LinearLogit: Sendable, Codable, Equatable {
 
   /// `features` by rule id (rules absent from `rules` count 0: untrained).
   public func logit(features: [String: Double], encoderLogit: Double) -> Double {
-    features.reduce(bias + encoder * encoderLogit) { $0 + (rules[$1.key] ?? 0) * $1.value }
+    // Summed in rule-id order: a dictionary's order changes from run to run, and the last bits of
+    // the sum with it; a model must retrain to the same file.
+    features.keys.sorted().reduce(bias + encoder * encoderLogit) { $0 + (rules[$1] ?? 0) * features[$1]! }
   }
 }
 
