@@ -28,7 +28,6 @@ public final class Engine: @unchecked Sendable {
   public let heads: LabelHeads
   /// Said once at load: rules added since training (they count 0), weights of removed rules.
   public let warnings: [String]
-  private let matcher = PCRE2Matcher()
 
   public init(rules: String, policy policyPath: String, encoder: BertEncoder, model folder: String) throws(EngineError) {
     let compiled = RuleCompiler.compile(directory: rules)
@@ -68,34 +67,5 @@ public final class Engine: @unchecked Sendable {
     self.encoder = encoder
     self.model = model
     self.warnings = warnings
-  }
-
-  /// One label's score for one message.
-  public struct LabelScore: Sendable {
-    public let label: String
-    /// The fused logit before calibration: bias + Σ weight·feature + encoder weight·encoder logit.
-    public let logit: Double
-    public let probability: Double
-    public let flagged: Bool
-  }
-
-  /// Per message, per trained label: the fused logit, its calibrated probability and the decision
-  /// against the policy threshold. Only stable rules count (shadow rules never move a decision).
-  public func scores(_ texts: [String]) -> [[LabelScore]] {
-    let embeddings = encoder.embed(texts)
-    let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
-    return zip(texts, embeddings).map { text, embedding in
-      let values = ruleSet.evaluate(text, matcher: matcher).features
-      var features: [String: Double] = [:]
-      for (index, rule) in stable where values[index] != 0 { features[rule.id] = values[index] }
-      let encoderLogits = heads.logits(embedding)
-      return heads.labels.enumerated().compactMap { headIndex, label in
-        guard let labelModel = model.labels[label] else { return nil }
-        let logit = labelModel.fused.logit(features: features, encoderLogit: Double(encoderLogits[headIndex]))
-        let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
-        return LabelScore(
-          label: label, logit: logit, probability: probability, flagged: probability >= (policy.label(label)?.threshold ?? 0.5))
-      }
-    }
   }
 }

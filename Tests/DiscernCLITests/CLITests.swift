@@ -186,4 +186,22 @@ import Testing
     #expect(run.status == 1)
     #expect(run.stderr == "error: no model at 'Models/none/model.json'; train one with 'discern train --corpus DIR --out Models/NAME'\n")
   }
+
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func explainJSONCarriesTheDocumentedFieldsAndExactContributions() throws {
+    let run = try discern("explain", "--json", "Lost all my progress. Might as well just throw myself off a cliff 😂")
+    #expect(run.status == 0, "\(run.stderr)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    #expect(Set(object.keys) == ["text", "labels", "spans", "emoji", "rationale"])
+    let labels = try #require(object["labels"] as? [String: [String: Any]])
+    let selfHarm = try #require(labels["self_harm"])
+    #expect(Set(selfHarm.keys) == ["probability", "flagged", "threshold", "logit", "bias", "contributions", "actions"])
+    let contributions = try #require(selfHarm["contributions"] as? [[String: Any]])
+    let sum = contributions.reduce(selfHarm["bias"] as! Double) { $0 + ($1["contribution"] as! Double) }
+    #expect(abs(sum - (selfHarm["logit"] as! Double)) < 1e-5)
+    let spans = try #require(object["spans"] as? [[String: Any]])
+    #expect(spans.contains { $0["type"] as? String == "casual_mention" && $0["start"] as? Int == 22 && $0["end"] as? Int == 57 })
+    let emoji = try #require(object["emoji"] as? [[String: Any]])
+    #expect(emoji.first?["emoji"] as? String == "😂" && emoji.first?["casual_mention"] as? String == "high")
+  }
 }

@@ -22,14 +22,48 @@ struct EngineTests {
   @Test func theShippedModelLoadsWithoutWarningsAndRanksIntentAboveHyperbole() throws {
     let engine = try engine()
     #expect(engine.warnings.isEmpty, "\(engine.warnings)")
-    let scores = engine.scores([
+    let decisions = engine.decide([
       "I have written my goodbye letters and I plan to end my life tonight",
       "this group project will be the death of me lol 😂",
     ])
-    let serious = try #require(scores[0].first { $0.label == "self_harm" })
-    let casual = try #require(scores[1].first { $0.label == "self_harm" })
+    let serious = try #require(decisions[0].label("self_harm"))
+    let casual = try #require(decisions[1].label("self_harm"))
     #expect(serious.flagged && !casual.flagged, "serious p \(serious.probability), casual p \(casual.probability)")
     #expect(serious.probability > casual.probability)
+  }
+
+  /// The explanation is the model: bias plus the listed contributions is the logit, for every
+  /// Playground message and every label.
+  @Test func contributionsPlusBiasAreThePreCalibrationLogit() throws {
+    let engine = try engine()
+    let lines = try String(contentsOfFile: repositoryRoot + "/Playground/messages.txt", encoding: .utf8)
+      .split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("# ") && !$0.hasPrefix("#>") && $0 != "#" }
+    #expect(lines.count >= 10)
+    for decision in engine.decide(lines) {
+      for label in decision.labels {
+        let sum = label.contributions.reduce(label.bias) { $0 + $1.contribution }
+        #expect(abs(sum - label.logit) < 1e-5, "\(decision.text) \(label.label): \(sum) vs \(label.logit)")
+        for c in label.contributions { #expect(abs(c.weight * c.value - c.contribution) < 1e-12) }
+      }
+      #expect(!decision.rationale.isEmpty)
+    }
+  }
+
+  @Test func theRationaleSaysOnlyWhatTheContributionsSay() throws {
+    let decision = try engine().decide("Lost all my progress. Might as well just throw myself off a cliff 😂")
+    let selfHarm = try #require(decision.label("self_harm"))
+    #expect(!selfHarm.flagged)
+    #expect(decision.rationale.hasPrefix(String(format: "Not self-harm (p = %.2f against a threshold of %.2f).", selfHarm.probability, selfHarm.threshold)))
+    // Every rule the rationale names is among the three largest contributions, with its sign.
+    for c in selfHarm.contributions.prefix(3) where abs(c.contribution) >= 0.05 {
+      let amount = String(format: "%+.1f", c.contribution)
+      #expect(decision.rationale.contains("\(amount))"), "\(c.feature) \(amount) missing from: \(decision.rationale)")
+    }
+    for c in selfHarm.contributions.dropFirst(3) where c.feature != "encoder" {
+      #expect(!decision.rationale.contains("(\(c.feature)"), "\(c.feature) is not among the largest: \(decision.rationale)")
+    }
+    #expect(decision.emoji.map(\.emoji) == ["😂"])
+    #expect(decision.spans.contains { $0.type == "casual_mention" && $0.text == "Might as well just throw myself off" })
   }
 
   @Test func aModelTrainedOnAnotherEncoderIsRefused() throws {

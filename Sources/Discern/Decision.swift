@@ -1,0 +1,160 @@
+import DiscernRules
+import Foundation
+
+/// Everything Discern concluded about one message, and exactly why.
+public struct Decision: Sendable, Codable {
+  public let text: String
+  /// Per trained label, in the label guide's order.
+  public let labels: [LabelDecision]
+  /// Evidence spans with a span type, offsets in Unicode scalars.
+  public let spans: [Span]
+  /// The emoji found, with their lexicon meanings.
+  public let emoji: [EmojiMeaning]
+  /// Two or three sentences built only from the largest contributions and their evidence.
+  public let rationale: String
+
+  public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
+}
+
+public struct LabelDecision: Sendable, Codable {
+  public let label: String
+  /// Calibrated.
+  public let probability: Double
+  public let flagged: Bool
+  public let threshold: Double
+  /// Before calibration: bias + Σ contributions.
+  public let logit: Double
+  public let bias: Double
+  /// Every non-zero term, largest magnitude first.
+  public let contributions: [Contribution]
+  /// The policy's responses when flagged, else none.
+  public let actions: Actions
+}
+
+public struct Actions: Sendable, Codable, Equatable {
+  public let author: [String]
+  public let others: [String]
+}
+
+/// One term of the fused logit: weight · value. `feature` is a rule id, or "encoder".
+public struct Contribution: Sendable, Codable, Equatable {
+  public let feature: String
+  public let value: Double
+  public let weight: Double
+  public let contribution: Double
+}
+
+public struct Span: Sendable, Codable, Equatable {
+  public let type: String
+  public let rule: String
+  public let start: Int
+  public let end: Int
+  public let text: String
+}
+
+public struct EmojiMeaning: Sendable, Codable, Equatable {
+  public let emoji: String
+  public let name: String
+  public let meaning: String
+  public let casualMention: String
+  public let seriousIntent: String
+
+  enum CodingKeys: String, CodingKey {
+    case emoji, name, meaning
+    case casualMention = "casual_mention"
+    case seriousIntent = "serious_intent"
+  }
+}
+
+extension Engine {
+  /// The decision for one message.
+  public func decide(_ text: String) -> Decision { decide([text])[0] }
+
+  /// Decisions for a batch (the encoder runs once over the batch).
+  public func decide(_ texts: [String]) -> [Decision] {
+    let embeddings = encoder.embed(texts)
+    return zip(texts, embeddings).map { text, embedding in
+      let evaluation = ruleSet.evaluate(text, matcher: PCRE2Matcher())
+      let features = stableFeatures(evaluation)
+      let encoderLogits = heads.logits(embedding)
+      var labels: [LabelDecision] = []
+      for (index, label) in heads.labels.enumerated() {
+        guard let labelModel = model.labels[label] else { continue }
+        let fused = labelModel.fused
+        var contributions = features.keys.sorted().compactMap { id -> Contribution? in
+          guard let weight = fused.rules[id], weight != 0 else { return nil }
+          return Contribution(feature: id, value: features[id]!, weight: weight, contribution: weight * features[id]!)
+        }
+        let encoderLogit = Double(encoderLogits[index])
+        if fused.encoder != 0 {
+          contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: fused.encoder, contribution: fused.encoder * encoderLogit))
+        }
+        contributions.sort { abs($0.contribution) > abs($1.contribution) }
+        let logit = fused.logit(features: features, encoderLogit: encoderLogit)
+        let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
+        let policyLabel = policy.label(label)
+        let threshold = policyLabel?.threshold ?? 0.5
+        let flagged = probability >= threshold
+        labels.append(
+          LabelDecision(
+            label: label, probability: probability, flagged: flagged, threshold: threshold, logit: logit, bias: fused.bias,
+            contributions: contributions,
+            actions: flagged ? Actions(author: policyLabel?.author ?? [], others: policyLabel?.others ?? []) : Actions(author: [], others: [])))
+      }
+      let spans = evaluation.evidence.compactMap { evidence in
+        evidence.type.map { Span(type: $0.rawValue, rule: evidence.rule, start: evidence.start, end: evidence.end, text: evidence.text) }
+      }
+      var seen = Set<String>()
+      let emoji = evaluation.evidence.compactMap(\.lexicon).filter { seen.insert($0.emoji).inserted }.map {
+        EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
+      }
+      return Decision(
+        text: text, labels: labels, spans: spans, emoji: emoji,
+        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, ruleSet: ruleSet))
+    }
+  }
+
+  /// The features that count: stable rules only (shadow rules never move a decision).
+  func stableFeatures(_ evaluation: RuleEvaluation) -> [String: Double] {
+    var features: [String: Double] = [:]
+    for (index, rule) in ruleSet.rules.enumerated() where rule.status == .stable && evaluation.features[index] != 0 {
+      features[rule.id] = evaluation.features[index]
+    }
+    return features
+  }
+}
+
+/// Sentences built from the contributions only: the decision, then what pushed it most each way
+/// with the words behind each rule.
+enum Rationale {
+  static let names = [
+    "self_harm": "self-harm", "harming_others": "harming others", "harmed_by_others": "harmed by others",
+    "reference_to_harm": "a reference to harm",
+  ]
+
+  static func write(labels: [LabelDecision], evidence: [Evidence], ruleSet: RuleSet) -> String {
+    // The label to explain: the most probable flagged one, else self-harm (what staff ask first).
+    guard let label = labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
+    else { return "No trained label applies." }
+    let name = names[label.label] ?? label.label
+    var sentences = [
+      String(format: "%@ (p = %.2f against a threshold of %.2f).", label.flagged ? "Flagged as \(name)" : "Not \(name)", label.probability, label.threshold)
+    ]
+    let top = label.contributions.filter { abs($0.contribution) >= 0.05 }.prefix(3)
+    func phrase(_ c: Contribution) -> String {
+      let amount = String(format: "%+.1f", c.contribution)
+      if c.feature == "encoder" { return "the encoder's reading of the whole message (\(amount))" }
+      let spans = evidence.filter { $0.rule == c.feature }
+      let quoted = spans.first.map { "'\($0.text)'" } ?? c.feature
+      let kind = spans.first?.lexicon.map { entry in entry.signal == .laughter ? ", usually a sign of humour" : entry.signal == .irony ? ", usually ironic" : "" } ?? ""
+      let type = spans.first?.type.map { ", " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""
+      return "\(quoted) (\(c.feature)\(type)\(kind), \(amount))"
+    }
+    let raising = top.filter { $0.contribution > 0 }.map(phrase)
+    let lowering = top.filter { $0.contribution < 0 }.map(phrase)
+    if !raising.isEmpty { sentences.append("Raising it: " + raising.joined(separator: "; ") + ".") }
+    if !lowering.isEmpty { sentences.append("Lowering it: " + lowering.joined(separator: "; ") + ".") }
+    if raising.isEmpty && lowering.isEmpty { sentences.append("No rule or encoder signal moved it far from the base rate.") }
+    return sentences.joined(separator: " ")
+  }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Discern
+import DiscernEncoder
+import Foundation
+
+struct ExplainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "explain",
+    abstract: "Explain Discern's decision for messages: probabilities, actions, every contribution, spans, emoji, rationale.",
+    discussion: """
+      The contributions are the fusion layer's own terms (weight × feature value): with the bias they \
+      sum to the logit before calibration. Offsets count Unicode scalars. Colour only on a terminal.
+      """)
+
+  @OptionGroup var rulesOptions: RulesOptions
+  @OptionGroup var encoderOptions: EncoderOptions
+
+  @Argument(help: "Messages to explain.")
+  var messages: [String] = []
+
+  @Option(help: "Explain one message per line of this file ('-' for standard input).")
+  var file: String?
+
+  @Option(help: "The model folder.")
+  var model: String = "Models/default"
+
+  @Option(help: "The policy file.")
+  var policy: String = "Rules/policy.yaml"
+
+  @Flag(help: "One JSON object per message (documented in the README).")
+  var json = false
+
+  @Flag(help: "No colour, even on a terminal.")
+  var noColor = false
+
+  func validate() throws {
+    if messages.isEmpty && file == nil { throw ValidationError("Give a message to explain, or --file PATH.") }
+  }
+
+  func run() throws {
+    var texts = messages
+    if let file { texts += try MessageLines.read(file) }
+    let engine = try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: try encoderOptions.load(), model: model)
+    let colour = !noColor && isatty(STDOUT_FILENO) == 1
+    for start in stride(from: 0, to: texts.count, by: 32) {
+      for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {
+        print(json ? try DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
+      }
+    }
+  }
+}
+
+/// The JSON record: `labels` keyed by label name, as tools expect.
+enum DecisionJSON {
+  struct Label: Encodable {
+    let probability: Double, flagged: Bool, threshold: Double, logit: Double, bias: Double
+    let contributions: [Contribution]
+    let actions: Actions
+  }
+
+  struct Record: Encodable {
+    let text: String
+    let labels: [String: Label]
+    let spans: [Span]
+    let emoji: [EmojiMeaning]
+    let rationale: String
+  }
+
+  static func record(_ decision: Decision) -> Record {
+    Record(
+      text: decision.text,
+      labels: Dictionary(uniqueKeysWithValues: decision.labels.map {
+        ($0.label, Label(probability: $0.probability, flagged: $0.flagged, threshold: $0.threshold, logit: $0.logit, bias: $0.bias, contributions: $0.contributions, actions: $0.actions))
+      }),
+      spans: decision.spans, emoji: decision.emoji, rationale: decision.rationale)
+  }
+
+  static func line(_ decision: Decision) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(record(decision)), as: UTF8.self)
+  }
+}
+
+/// The compact terminal view.
+enum DecisionView {
+  static let colours = [
+    "serious_intent": "\u{1B}[1;31m", "casual_mention": "\u{1B}[33m", "past": "\u{1B}[34m", "present": "\u{1B}[35m",
+    "recovery": "\u{1B}[32m", "negation": "\u{1B}[36m", "toward_others": "\u{1B}[1;35m", "by_others": "\u{1B}[1;34m",
+    "between_others": "\u{1B}[1;36m",
+  ]
+  static let reset = "\u{1B}[0m"
+
+  static func render(_ decision: Decision, colour: Bool) -> String {
+    var lines = ["» " + highlighted(decision, colour: colour)]
+    for label in decision.labels {
+      let state = label.flagged ? "FLAGGED" : "not flagged"
+      let actions = label.flagged ? "  → author: \(label.actions.author.joined(separator: "; ")); others: \(label.actions.others.joined(separator: "; "))" : ""
+      lines.append(
+        "  " + label.label.padding(toLength: 18, withPad: " ", startingAt: 0)
+          + String(format: "p %.2f  (threshold %.2f)  ", label.probability, label.threshold) + state + actions)
+    }
+    if let main = decision.labels.first(where: { $0.flagged }) ?? decision.label("self_harm") {
+      lines.append(String(format: "  contributions to %@ (logit %.2f = bias %.2f + the terms below):", main.label, main.logit, main.bias))
+      for c in main.contributions {
+        lines.append("    " + c.feature.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%6.2f × %+6.2f = %+6.2f", c.value, c.weight, c.contribution))
+      }
+      if main.contributions.isEmpty { lines.append("    (none: the bias alone)") }
+    }
+    if !decision.spans.isEmpty {
+      lines.append("  spans:")
+      for span in decision.spans {
+        let type = span.type.padding(toLength: 15, withPad: " ", startingAt: 0)
+        let paint = colour ? (colours[span.type] ?? "") : ""
+        lines.append("    \(paint)\(type)\(colour ? reset : "") \(span.rule) [\(span.start), \(span.end)) '\(span.text)'")
+      }
+    }
+    for emoji in decision.emoji {
+      lines.append("  emoji: \(emoji.emoji) \(emoji.name) — \(emoji.meaning); casual mention \(emoji.casualMention), serious intent \(emoji.seriousIntent)")
+    }
+    lines.append("  rationale: " + decision.rationale)
+    return lines.joined(separator: "\n")
+  }
+
+  /// The message with each span painted by its type (the first span wins where spans overlap).
+  static func highlighted(_ decision: Decision, colour: Bool) -> String {
+    guard colour else { return decision.text }
+    let scalars = Array(decision.text.unicodeScalars)
+    var paint = [String?](repeating: nil, count: scalars.count)
+    for span in decision.spans {
+      for i in max(0, span.start)..<min(scalars.count, span.end) where paint[i] == nil { paint[i] = colours[span.type] }
+    }
+    var out = "", current: String? = nil
+    for (i, scalar) in scalars.enumerated() {
+      if paint[i] != current {
+        if current != nil { out += reset }
+        if let p = paint[i] { out += p }
+        current = paint[i]
+      }
+      out.unicodeScalars.append(scalar)
+    }
+    return out + (current != nil ? reset : "")
+  }
+}
