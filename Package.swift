@@ -25,6 +25,9 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CEditLine", pkgConfig: "libedit",
+      providers: [.apt(["libedit-dev"])]),
 
     // The rule DSL: YAML → validated rules → compiled matchers → features with evidence.
     .target(name: "DiscernRules", dependencies: ["CPCRE2", "CYAML"]),
@@ -46,7 +49,7 @@ let package = Package(
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "Discern", "DiscernRules", "DiscernEncoder", "DiscernModel",
+        "Discern", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -68,10 +68,30 @@ public struct EmojiMeaning: Sendable, Codable, Equatable {
 
 extension Engine {
   /// The decision for one message.
-  public func decide(_ text: String) -> Decision { decide([text])[0] }
+  public func decide(_ text: String, thresholds: [String: Double] = [:]) -> Decision { decide([text], thresholds: thresholds)[0] }
 
-  /// Decisions for a batch (the encoder runs once over the batch).
-  public func decide(_ texts: [String]) -> [Decision] {
+  /// The smallest set of contributions whose removal flips `label`'s decision: the largest terms
+  /// pushing toward the current decision, taken in order until the calibrated probability crosses
+  /// the threshold (for a sum, no smaller set can move it further). Nil when removing every such
+  /// term is not enough.
+  public func flip(_ decision: Decision, label name: String) -> (removed: [Contribution], probability: Double)? {
+    guard let label = decision.label(name), let calibration = model.labels[name]?.calibration["fused"] else { return nil }
+    let pushing = label.contributions.filter { label.flagged ? $0.contribution > 0 : $0.contribution < 0 }
+      .sorted { abs($0.contribution) > abs($1.contribution) }
+    var logit = label.logit
+    var removed: [Contribution] = []
+    for term in pushing {
+      logit -= term.contribution
+      removed.append(term)
+      let probability = calibration.probability(logit)
+      if (probability >= label.threshold) != label.flagged { return (removed, probability) }
+    }
+    return nil
+  }
+
+  /// Decisions for a batch (the encoder runs once over the batch). `thresholds` overrides the
+  /// policy's per label (the REPL's `:threshold`).
+  public func decide(_ texts: [String], thresholds: [String: Double] = [:]) -> [Decision] {
     let embeddings = encoder.embed(texts)
     return zip(texts, embeddings).map { text, embedding in
       let evaluation = ruleSet.evaluate(text, matcher: PCRE2Matcher())
@@ -93,7 +113,7 @@ extension Engine {
         let logit = fused.logit(features: features, encoderLogit: encoderLogit)
         let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
         let policyLabel = policy.label(label)
-        let threshold = policyLabel?.threshold ?? 0.5
+        let threshold = thresholds[label] ?? policyLabel?.threshold ?? 0.5
         let flagged = probability >= threshold
         labels.append(
           LabelDecision(

@@ -1,7 +1,7 @@
 /// Did-you-mean hints, in the manner of swift-argument-parser.
-enum Suggestions {
+public enum Suggestions {
   /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
-  static func nearest(to word: String, in candidates: some Sequence<String>) -> String? {
+  public static func nearest(to word: String, in candidates: some Sequence<String>) -> String? {
     let limit = max(2, word.count / 3)
     var best: (String, Int)?
     for candidate in candidates {
@@ -12,7 +12,7 @@ enum Suggestions {
   }
 
   /// `"; did you mean 'x'?"`, or nothing when no candidate is close.
-  static func hint(for word: String, in candidates: some Sequence<String>) -> String {
+  public static func hint(for word: String, in candidates: some Sequence<String>) -> String {
     nearest(to: word, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
   }
 

@@ -1,0 +1,201 @@
+import ArgumentParser
+import CEditLine
+import Discern
+import DiscernEncoder
+import DiscernModel
+import DiscernRules
+import Foundation
+
+struct ReplCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "repl",
+    abstract: "Ask Discern about messages interactively; edit rules and :reload to see decisions change.",
+    discussion: "Type a message to explain it, or :help for the commands. Ctrl-C cancels the line, Ctrl-D exits.")
+
+  @OptionGroup var rulesOptions: RulesOptions
+  @OptionGroup var encoderOptions: EncoderOptions
+
+  @Option(help: "The model folder.")
+  var model: String = "Models/default"
+
+  @Option(help: "The policy file.")
+  var policy: String = "Rules/policy.yaml"
+
+  @Option(help: "History file (kept between sessions).")
+  var history: String = NSHomeDirectory() + "/.discern_history"
+
+  @Flag(help: "No colour, even on a terminal.")
+  var noColor = false
+
+  func run() throws {
+    let encoder = try encoderOptions.load()
+    var session = ReplSession(
+      engine: try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: encoder, model: model),
+      rules: rulesOptions.rules, policy: policy, model: model, colour: !noColor && isatty(STDOUT_FILENO) == 1)
+    _ = read_history(history)
+    // Ctrl-C drops the line being typed and shows a fresh prompt instead of ending the session.
+    signal(SIGINT) { _ in
+      rl_replace_line("", 0)
+      rl_crlf()
+      rl_on_new_line()
+      rl_redisplay()
+    }
+    print("Discern REPL — type a message to explain it, :help for commands. Discern supports moderators; it is not a clinical instrument.")
+    while let raw = readline("discern> ") {
+      let line = String(cString: raw).trimmingCharacters(in: .whitespaces)
+      free(raw)
+      guard !line.isEmpty else { continue }
+      add_history(line)
+      if session.handle(line) == .quit { break }
+      fflush(nil)
+    }
+    _ = write_history(history)
+    print("")
+  }
+}
+
+/// The REPL's state and commands, apart from line editing so tests can drive it directly.
+struct ReplSession {
+  enum Outcome { case `continue`, quit }
+
+  var engine: Engine
+  let rules: String
+  let policy: String
+  let model: String
+  let colour: Bool
+  var thresholds: [String: Double] = [:]
+  var json = false
+  var last: Decision?
+
+  static let help = """
+    a message          explain it
+    :help              this list
+    :rules [filter]    the rules (id, status, pack), filtered by a substring
+    :rule ID           a rule's YAML, its examples and its weight per label
+    :reload            re-read the rules and lexicons; on errors keep the last good rules
+    :why LABEL         every contribution to LABEL for the last message
+    :flip LABEL        the fewest contributions whose removal flips LABEL's decision
+    :threshold LABEL P set LABEL's threshold for this session
+    :json              toggle JSON output
+    :quit              leave (or Ctrl-D)
+    """
+
+  mutating func handle(_ line: String) -> Outcome {
+    guard line.hasPrefix(":") else {
+      let decision = engine.decide(line, thresholds: thresholds)
+      last = decision
+      print(json ? ((try? DecisionJSON.line(decision)) ?? "") : DecisionView.render(decision, colour: colour))
+      return .continue
+    }
+    let words = line.dropFirst().split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+    let command = words.first ?? ""
+    let arguments = Array(words.dropFirst())
+    switch command {
+    case "help": print(Self.help)
+    case "quit", "q", "exit": return .quit
+    case "json":
+      json.toggle()
+      print("JSON output \(json ? "on" : "off")")
+    case "rules": listRules(filter: arguments.first)
+    case "rule": showRule(arguments.first)
+    case "reload": reload()
+    case "why": why(arguments.first)
+    case "flip": flip(arguments.first)
+    case "threshold": setThreshold(arguments)
+    default:
+      let commands = ["help", "rules", "rule", "reload", "why", "flip", "threshold", "json", "quit"]
+      print("unknown command ':\(command)'\(Suggestions.hint(for: command, in: commands)); :help lists them")
+    }
+    return .continue
+  }
+
+  func labelArgument(_ name: String?) -> String? {
+    let labels = engine.model.labels.keys.sorted()
+    guard let name, labels.contains(name) else {
+      print("give a trained label: \(labels.joined(separator: ", "))\(name.map { Suggestions.hint(for: $0, in: labels) } ?? "")")
+      return nil
+    }
+    return name
+  }
+
+  func listRules(filter: String?) {
+    for rule in engine.ruleSet.rules where filter.map({ rule.id.contains($0) || rule.pack.contains($0) }) ?? true {
+      print("  " + rule.id.padding(toLength: 40, withPad: " ", startingAt: 0) + rule.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + rule.description)
+    }
+  }
+
+  func showRule(_ id: String?) {
+    guard let id, let rule = engine.ruleSet.rule(id) else {
+      print("no rule '\(id ?? "")'\(Suggestions.hint(for: id ?? "", in: engine.ruleSet.rules.map(\.id)))")
+      return
+    }
+    print(RuleSource.text(of: rule, in: engine.ruleSet))
+    for label in engine.model.labels.keys.sorted() {
+      let weight = engine.model.labels[label]!.fused.rules[id]
+      let pinned = rule.pinnedWeights[label] != nil ? " (pinned)" : ""
+      print("  weight for \(label): " + (weight.map { String(format: "%+.3f", $0) } ?? "untrained (counts 0)") + pinned)
+    }
+  }
+
+  mutating func reload() {
+    do {
+      let fresh = try Engine(rules: rules, policy: policy, encoder: engine.encoder, model: model)
+      let before = Dictionary(uniqueKeysWithValues: engine.ruleSet.rules.map { ($0.id, RuleSource.text(of: $0, in: engine.ruleSet)) })
+      let after = Dictionary(uniqueKeysWithValues: fresh.ruleSet.rules.map { ($0.id, RuleSource.text(of: $0, in: fresh.ruleSet)) })
+      let added = after.keys.filter { before[$0] == nil }.sorted()
+      let removed = before.keys.filter { after[$0] == nil }.sorted()
+      let changed = after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted()
+      engine = fresh
+      print("reloaded \(fresh.ruleSet.rules.count) rules: \(added.count) added, \(removed.count) removed, \(changed.count) changed")
+      for id in added { print("  + \(id)") }
+      for id in removed { print("  - \(id)") }
+      for id in changed { print("  ~ \(id)") }
+      for warning in fresh.warnings { print("warning: \(warning)") }
+    } catch {
+      print(error.description)
+      print("kept the last good rules (\(engine.ruleSet.rules.count) rules)")
+    }
+  }
+
+  func why(_ name: String?) {
+    guard let last else { return print("explain a message first") }
+    guard let name = labelArgument(name), let label = last.label(name) else { return }
+    print(String(format: "%@: logit %.3f = bias %.3f + %d contributions; p %.3f (threshold %.2f)", name, label.logit, label.bias, label.contributions.count, label.probability, label.threshold))
+    for c in label.contributions {
+      print("  " + c.feature.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%7.3f × %+7.3f = %+7.3f", c.value, c.weight, c.contribution))
+    }
+  }
+
+  func flip(_ name: String?) {
+    guard let last else { return print("explain a message first") }
+    guard let name = labelArgument(name), let label = last.label(name) else { return }
+    guard let (removed, probability) = engine.flip(last, label: name) else {
+      return print("no set of contributions flips \(name): removing every term that pushes it \(label.flagged ? "up" : "down") is not enough")
+    }
+    let features = removed.map { String(format: "%@ (%+.2f)", $0.feature, $0.contribution) }.joined(separator: ", ")
+    print(String(format: "without %@, %@ would be %@ (p %.2f → %.2f, threshold %.2f)", features, name, label.flagged ? "not flagged" : "flagged", label.probability, probability, label.threshold))
+  }
+
+  mutating func setThreshold(_ arguments: [String]) {
+    guard let name = labelArgument(arguments.first) else { return }
+    guard arguments.count == 2, let value = Double(arguments[1]), value > 0, value < 1 else {
+      return print("usage: :threshold LABEL P, with P between 0 and 1")
+    }
+    thresholds[name] = value
+    print(String(format: "%@ threshold %.2f for this session", name, value))
+  }
+}
+
+/// The YAML a rule was written as: from its line to the next rule of the same file.
+enum RuleSource {
+  static func text(of rule: RuleDefinition, in ruleSet: RuleSet) -> String {
+    let source = rule.node.mark.source
+    let start = rule.node.mark.line
+    let next = ruleSet.rules.filter { $0.node.mark.source.path == source.path && $0.node.mark.line > start }.map(\.node.mark.line).min()
+    var lines = (start..<(next ?? source.lines.count + 1)).compactMap { source.line($0).map(String.init) }
+    while let tail = lines.last, tail.trimmingCharacters(in: .whitespaces).isEmpty || tail.trimmingCharacters(in: .whitespaces).hasPrefix("- id:") && lines.count > 1 {
+      lines.removeLast()
+    }
+    return "\(source.path):\(start)\n" + lines.joined(separator: "\n")
+  }
+}

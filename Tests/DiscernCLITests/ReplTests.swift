@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// `discern repl` driven in a real terminal (tmux): type a message, break a rule file and :reload
+/// (diagnostics shown, old rules kept), fix it and :reload again, reading the screen each time.
+private let replRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
+private let replCanRun = FileManager.default.fileExists(atPath: "/usr/bin/tmux")
+  && FileManager.default.fileExists(atPath: replRoot + "/.models/all-MiniLM-L6-v2/model.safetensors")
+
+@Suite(.enabled(if: replCanRun, "needs tmux and the encoder ('make deps model')"))
+struct ReplTests {
+  static let root = replRoot
+
+  let socket = "discern-test-\(UUID().uuidString.prefix(8))"
+
+  /// Runs tmux through the shell: Foundation's Process waits forever on the client that forks the
+  /// tmux server, so `system` it is.
+  @discardableResult
+  func tmux(_ arguments: String...) throws -> String {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let quoted = (["/usr/bin/tmux", "-L", socket] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let status = system(quoted.joined(separator: " ") + " > '\(output)' 2>/dev/null < /dev/null")
+    #expect(status == 0, "tmux \(arguments.first ?? "") failed")
+    return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+  }
+
+  /// The screen once `text` is on it (polling up to 30 s), or the last screen.
+  func screen(showing text: String) throws -> String {
+    var last = ""
+    for _ in 0..<300 {
+      last = try tmux("capture-pane", "-t", "repl", "-p", "-S", "-200")
+      if last.contains(text) { return last }
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    return last
+  }
+
+  @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
+    let here = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    var binary = here.deletingLastPathComponent().appendingPathComponent("discern").path
+    if !FileManager.default.fileExists(atPath: binary) { binary = Self.root + "/.build/debug/discern" }
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root + "/" + folder, toPath: work + "/" + folder) }
+    let pack = work + "/Rules/hyperbole.yaml"
+    let command = "cd \(Self.root) && \(binary) repl --rules \(work)/Rules --history \(work)/history --no-color"
+    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", command)
+    defer { _ = try? tmux("kill-server") }
+    // kill-server ends the REPL too; nothing is left running.
+
+    #expect(try screen(showing: "discern>").contains("type a message to explain it"))
+    try tmux("send-keys", "-t", "repl", "this group project will be the death of me", "Enter")
+    let explained = try screen(showing: "rationale:")
+    #expect(explained.contains("casual_mention  hyperbole.death-of-me"))
+    #expect(explained.contains("self_harm         p "))
+
+    let original = try String(contentsOfFile: pack, encoding: .utf8)
+    try (original + "  - id: hyperbole.extra\n    kind: pattern\n    patern: 'zzq'\n    description: a typo\n")
+      .write(toFile: pack, atomically: true, encoding: .utf8)
+    try tmux("send-keys", "-t", "repl", ":reload", "Enter")
+    let broken = try screen(showing: "kept the last good rules")
+    #expect(broken.contains("error: unknown key 'patern' in rule 'hyperbole.extra'; did you mean 'pattern'?"))
+    #expect(broken.contains("    patern: 'zzq'\n    ^"))
+    #expect(broken.contains("kept the last good rules (106 rules)"))
+
+    try (original + "  - id: hyperbole.extra\n    kind: pattern\n    pattern: 'zzq'\n    description: a typo\n")
+      .write(toFile: pack, atomically: true, encoding: .utf8)
+    try tmux("send-keys", "-t", "repl", ":reload", "Enter")
+    let fixed = try screen(showing: "reloaded 107 rules")
+    #expect(fixed.contains("reloaded 107 rules: 1 added, 0 removed, 0 changed\n  + hyperbole.extra"))
+    try tmux("send-keys", "-t", "repl", ":rule hyperbole.extra", "Enter")
+    #expect(try screen(showing: "weight for self_harm").contains("weight for self_harm: untrained (counts 0)"))
+  }
+}
