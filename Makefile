@@ -14,7 +14,7 @@ ENCODER_DIR := .models/all-MiniLM-L6-v2
 # Python peers for the benchmarks live in their own venv; never on the engine's path or in `make test`.
 BENCH_VENV := .venv-bench
 
-.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy train model clean
+.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain train model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -48,6 +48,9 @@ demo: build model
 	@echo
 	@echo "== discern scan --file Playground/messages.txt"
 	@$(BIN) scan --file Playground/messages.txt
+	@echo
+	@echo "== discern explain --file Playground/messages.txt"
+	@$(BIN) explain --file Playground/messages.txt
 
 lint: build
 	$(BIN) lint Rules
@@ -83,6 +86,11 @@ train: deps model
 bench-accuracy: deps model $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --product discern
 	$(BENCH_VENV)/bin/python Benchmarks/bench_accuracy.py --discern .build/release/discern --corpus $(CORPUS)
+
+# Wall time of `discern explain` for one message, process start included (int8, release build).
+bench-explain: deps model
+	$(SWIFT) build -c release --product discern
+	python3 Benchmarks/bench_explain.py --discern .build/release/discern
 
 clean:
 	rm -rf .build
