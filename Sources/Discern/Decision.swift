@@ -101,16 +101,20 @@ extension Engine {
       for (index, label) in heads.labels.enumerated() {
         guard let labelModel = model.labels[label] else { continue }
         let fused = labelModel.fused
+        // A weight pinned in the YAML wins over the learned one (training keeps pins as they are, so
+        // the two differ only for a pin added or changed since): staff see its effect at once.
+        var effective = fused
+        for id in features.keys { if let pin = ruleSet.rule(id)?.pinnedWeights[label] { effective.rules[id] = pin } }
         var contributions = features.keys.sorted().compactMap { id -> Contribution? in
-          guard let weight = fused.rules[id], weight != 0 else { return nil }
+          guard let weight = effective.rules[id], weight != 0 else { return nil }
           return Contribution(feature: id, value: features[id]!, weight: weight, contribution: weight * features[id]!)
         }
         let encoderLogit = Double(encoderLogits[index])
-        if fused.encoder != 0 {
+        if effective.encoder != 0 {
           contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: fused.encoder, contribution: fused.encoder * encoderLogit))
         }
         contributions.sort { abs($0.contribution) > abs($1.contribution) }
-        let logit = fused.logit(features: features, encoderLogit: encoderLogit)
+        let logit = effective.logit(features: features, encoderLogit: encoderLogit)
         let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
         let policyLabel = policy.label(label)
         let threshold = thresholds[label] ?? policyLabel?.threshold ?? 0.5

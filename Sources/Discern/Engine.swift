@@ -51,7 +51,8 @@ public final class Engine: @unchecked Sendable {
     } catch {
       throw .encoder(error)
     }
-    let stable = Set(ruleSet.rules.filter { $0.status == .stable }.map(\.id))
+    // Pinned rules count through their YAML weight even before training has seen them.
+    let stable = Set(ruleSet.rules.filter { $0.status == .stable && $0.pinnedWeights.isEmpty }.map(\.id))
     let trained = Set(model.ruleIDs)
     var warnings: [String] = []
     let untrained = stable.subtracting(trained).sorted()

@@ -131,8 +131,8 @@ struct ReplSession {
     }
     print(RuleSource.text(of: rule, in: engine.ruleSet))
     for label in engine.model.labels.keys.sorted() {
-      let weight = engine.model.labels[label]!.fused.rules[id]
-      let pinned = rule.pinnedWeights[label] != nil ? " (pinned)" : ""
+      let weight = rule.pinnedWeights[label] ?? engine.model.labels[label]!.fused.rules[id]
+      let pinned = rule.pinnedWeights[label] != nil ? " (pinned in the YAML)" : ""
       print("  weight for \(label): " + (weight.map { String(format: "%+.3f", $0) } ?? "untrained (counts 0)") + pinned)
     }
   }

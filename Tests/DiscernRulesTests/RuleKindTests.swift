@@ -12,6 +12,14 @@ import Testing
     try expectSpans(rules, "t.cs", "⟦RIP⟧ rip")
   }
 
+  /// A capturing group used to make PCRE2 answer "ovector too small", which read as no match.
+  @Test func aPatternWithCapturingGroupsStillMatchesAsAWhole() throws {
+    let rules = try ruleSet(["t": pack("""
+        - {id: t.g, kind: pattern, pattern: '\\b(homework|exam)\\b.{0,30}\\b(kill) me\\b', description: d}
+      """)])
+    try expectSpans(rules, "t.g", "this ⟦homework is going to kill me⟧")
+  }
+
   @Test func spansAreUnicodeScalarOffsetsIntoTheOriginalText() throws {
     let rules = try ruleSet(["t": pack("""
         - {id: t.p, kind: pattern, pattern: "\\\\bi'm so dead\\\\b", description: d}

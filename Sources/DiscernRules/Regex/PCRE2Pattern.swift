@@ -112,7 +112,9 @@ public final class PCRE2Matcher: @unchecked Sendable {
     if !useJIT { options |= UInt32(PCRE2_NO_JIT) }
     let rc = pcre2_match_8(
       pattern.code, subject.baseAddress ?? PCRE2Pattern.emptyInput, subject.count, offset, options, matchData, context)
-    if rc > 0 {
+    // 0 means a match with more capture groups than the one-pair ovector holds: the whole match
+    // is still in the first pair, and that is all a rule needs.
+    if rc >= 0 {
       let ovector = pcre2_get_ovector_pointer_8(matchData)!
       return .match(Int(ovector[0])..<Int(ovector[1]))
     }
