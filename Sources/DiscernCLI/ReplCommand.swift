@@ -33,15 +33,19 @@ struct ReplCommand: ParsableCommand {
       engine: try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: encoder, model: model),
       rules: rulesOptions.rules, policy: policy, model: model, colour: !noColor && isatty(STDOUT_FILENO) == 1)
     _ = read_history(history)
-    // Ctrl-C drops the line being typed and shows a fresh prompt instead of ending the session.
-    signal(SIGINT) { _ in
-      rl_replace_line("", 0)
-      rl_crlf()
-      rl_on_new_line()
-      rl_redisplay()
-    }
+    // Ctrl-C drops the line being typed: libedit's readline returns NULL when interrupted, and the
+    // flag tells that apart from Ctrl-D (end of input), which ends the session.
+    signal(SIGINT) { _ in replInterrupted = 1 }
     print("Discern REPL — type a message to explain it, :help for commands. Discern supports moderators; it is not a clinical instrument.")
-    while let raw = readline("discern> ") {
+    while true {
+      guard let raw = readline("discern> ") else {
+        if replInterrupted != 0 {
+          replInterrupted = 0
+          print("")
+          continue
+        }
+        break
+      }
       let line = String(cString: raw).trimmingCharacters(in: .whitespaces)
       free(raw)
       guard !line.isEmpty else { continue }
@@ -53,6 +57,9 @@ struct ReplCommand: ParsableCommand {
     print("")
   }
 }
+
+/// Set by the SIGINT handler (a plain store is all a handler may safely do).
+nonisolated(unsafe) var replInterrupted: sig_atomic_t = 0
 
 /// The REPL's state and commands, apart from line editing so tests can drive it directly.
 struct ReplSession {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `discern repl` driven in a real terminal (tmux): type a message, break a rule file and :reload
+/// `discern repl` driven in a real terminal (tmux): cancel a line with Ctrl-C, type a message, break a rule file and :reload
 /// (diagnostics shown, old rules kept), fix it and :reload again, reading the screen each time.
 private let replRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .deletingLastPathComponent().path
@@ -51,8 +51,12 @@ struct ReplTests {
     // kill-server ends the REPL too; nothing is left running.
 
     #expect(try screen(showing: "discern>").contains("type a message to explain it"))
+    // Ctrl-C drops a half-typed line and the session goes on.
+    try tmux("send-keys", "-t", "repl", "half typed")
+    try tmux("send-keys", "-t", "repl", "C-c")
     try tmux("send-keys", "-t", "repl", "this group project will be the death of me", "Enter")
     let explained = try screen(showing: "rationale:")
+    #expect(!explained.contains("» half typed"))
     #expect(explained.contains("casual_mention  hyperbole.death-of-me"))
     #expect(explained.contains("self_harm         p "))
 
