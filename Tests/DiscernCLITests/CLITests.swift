@@ -204,4 +204,33 @@ import Testing
     let emoji = try #require(object["emoji"] as? [[String: Any]])
     #expect(emoji.first?["emoji"] as? String == "😂" && emoji.first?["casual_mention"] as? String == "high")
   }
+
+  /// Issue 7's file: valid rows, broken JSON, a 10 MB message, invalid UTF-8 and a missing text —
+  /// exactly one output record per input line, in order, with the right errors.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func auditWritesOneRecordPerLineInOrderWithErrors() throws {
+    var bytes = Data()
+    func line(_ text: String) { bytes.append(Data((text + "\n").utf8)) }
+    line(#"{"id": "a", "text": "this group project will be the death of me", "queue": "q1"}"#)
+    line(#"{"id": "b", "text": "unterminated"#)
+    line(#"{"id": "c", "text": ""# + String(repeating: "x", count: 10 * 1024 * 1024) + #""}"#)
+    bytes.append(Data(#"{"id": "d", "text": "bad "#.utf8) + Data([0xFF, 0xFE]) + Data(#" bytes"}"#.utf8) + Data("\n".utf8))
+    line(#"{"id": "e", "body": "no text here"}"#)
+    line(#"{"id": "f", "text": "I think I'm going to hurt myself tonight"}"#)
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).jsonl").path
+    try bytes.write(to: URL(fileURLWithPath: path))
+    let run = try discern("audit", path)
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.hasSuffix("audited 6 records: 2 decided, 4 errors\n"))
+    let records = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    #expect(records.map { $0["line"] as? Int } == [1, 2, 3, 4, 5, 6])
+    #expect(records.map { $0["error"] as? String } == [
+      nil, "not valid JSON", "record of 10485783 bytes is over the size limit (100000 bytes of text)",
+      "invalid UTF-8 at byte 25 of the line", "no 'text' field", nil,
+    ])
+    #expect(records.map { $0["id"] as? String } == ["a", nil, nil, nil, "e", "f"])
+    #expect((records[0]["metadata"] as? [String: String]) == ["queue": "q1"])
+    let selfHarm = { (record: [String: Any]) in ((record["labels"] as? [String: [String: Any]])?["self_harm"]?["flagged"] as? Bool) }
+    #expect(selfHarm(records[0]) == false && selfHarm(records[5]) == true)
+  }
 }
