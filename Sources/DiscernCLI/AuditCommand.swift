@@ -16,6 +16,7 @@ struct AuditCommand: ParsableCommand {
 
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
+  @OptionGroup var engineOptions: EngineOptions
 
   @Argument(help: "A JSONL file, or '-' for standard input.")
   var input: String
@@ -23,11 +24,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Write the records here instead of standard output.")
   var out: String?
 
-  @Option(help: "The model folder.")
-  var model: String = "Models/default"
 
-  @Option(help: "The policy file.")
-  var policy: String = "Rules/policy.yaml"
 
   @Option(help: "Messages per batch.")
   var batch: Int = 64
@@ -43,7 +40,7 @@ struct AuditCommand: ParsableCommand {
     guard let reader = input == "-" ? LineReader(handle: .standardInput) : LineReader(path: input) else {
       throw ValidationError("Cannot read '\(input)'.")
     }
-    let engine = try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: try encoderOptions.load(), model: model)
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load())
     let output: FileHandle
     if let out {
       guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {

@@ -17,6 +17,7 @@ struct EvalCommand: ParsableCommand {
 
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
+  @OptionGroup var engineOptions: EngineOptions
 
   @Option(help: "Folder of corpus .jsonl files.")
   var corpus: String = "../shared/data/corpus"
@@ -24,11 +25,7 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "The split to measure: test for reporting, dev for tuning.")
   var split: String = "test"
 
-  @Option(help: "The model folder (model.json, heads.safetensors).")
-  var model: String = "Models/default"
 
-  @Option(help: "The policy whose thresholds decide.")
-  var policy: String = "Rules/policy.yaml"
 
   @Flag(help: "Print the figures as JSON: {file: {label: {fused|rules|encoder: {f1, precision, recall, auroc, auprc, ece, brier}}}}.")
   var json = false
@@ -42,7 +39,7 @@ struct EvalCommand: ParsableCommand {
 
   func run() throws {
     let encoder = try encoderOptions.load()
-    let engine = try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: encoder, model: model)
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder)
     let view = try CorpusView.load(
       files: try Corpus.files(in: corpus), ruleSet: engine.ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: { _ in })
     let evaluation = Evaluation(
@@ -57,7 +54,7 @@ struct EvalCommand: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("split: \(split); model: \(model); probabilities calibrated; F1 at the policy threshold")
+    print("split: \(split); model: \(engineOptions.model); probabilities calibrated; F1 at the policy threshold")
     print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE  Brier")
     for cell in evaluation.cells {
       for variant in Evaluation.variants {
@@ -83,18 +80,28 @@ struct EvalCommand: ParsableCommand {
   }
 }
 
-/// The engine (rules, policy, encoder, model checked against each other), warnings on stderr.
-func loadEngine(rules: String, policy: String, encoder: BertEncoder, model: String) throws -> Engine {
-  do {
-    let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model)
-    for warning in engine.warnings { progressLine("warning: \(warning)") }
-    return engine
-  } catch {
-    switch error {
-    // Diagnostics carry their own file:line:col and severity.
-    case .rules, .policy: progressLine(error.description)
-    case .model, .encoder: progressLine("error: \(error)")
+/// Options every command that decides shares: the trained model and the policy.
+struct EngineOptions: ParsableArguments {
+  @Option(help: "The model folder (model.json, heads.safetensors).")
+  var model: String = "Models/default"
+
+  @Option(help: "The policy file (labels, thresholds, responses).")
+  var policy: String = "Rules/policy.yaml"
+
+  /// The engine (rules, policy, encoder, model checked against each other), warnings on stderr;
+  /// on failure the reason on stderr and exit status 1.
+  func load(rules: String, encoder: BertEncoder) throws -> Engine {
+    do {
+      let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model)
+      for warning in engine.warnings { progressLine("warning: \(warning)") }
+      return engine
+    } catch {
+      switch error {
+      // Diagnostics carry their own file:line:col and severity.
+      case .rules, .policy: progressLine(error.description)
+      case .model, .encoder: progressLine("error: \(error)")
+      }
+      throw ExitCode.failure
     }
-    throw ExitCode.failure
   }
 }

@@ -14,6 +14,7 @@ struct ExplainCommand: ParsableCommand {
 
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
+  @OptionGroup var engineOptions: EngineOptions
 
   @Argument(help: "Messages to explain.")
   var messages: [String] = []
@@ -21,11 +22,7 @@ struct ExplainCommand: ParsableCommand {
   @Option(help: "Explain one message per line of this file ('-' for standard input).")
   var file: String?
 
-  @Option(help: "The model folder.")
-  var model: String = "Models/default"
 
-  @Option(help: "The policy file.")
-  var policy: String = "Rules/policy.yaml"
 
   @Flag(help: "One JSON object per message (documented in the README).")
   var json = false
@@ -40,7 +37,7 @@ struct ExplainCommand: ParsableCommand {
   func run() throws {
     var texts = messages
     if let file { texts += try MessageLines.read(file) }
-    let engine = try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: try encoderOptions.load(), model: model)
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load())
     let colour = !noColor && isatty(STDOUT_FILENO) == 1
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {

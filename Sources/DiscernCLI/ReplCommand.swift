@@ -14,12 +14,9 @@ struct ReplCommand: ParsableCommand {
 
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
+  @OptionGroup var engineOptions: EngineOptions
 
-  @Option(help: "The model folder.")
-  var model: String = "Models/default"
 
-  @Option(help: "The policy file.")
-  var policy: String = "Rules/policy.yaml"
 
   @Option(help: "History file (kept between sessions).")
   var history: String = NSHomeDirectory() + "/.discern_history"
@@ -30,8 +27,8 @@ struct ReplCommand: ParsableCommand {
   func run() throws {
     let encoder = try encoderOptions.load()
     var session = ReplSession(
-      engine: try loadEngine(rules: rulesOptions.rules, policy: policy, encoder: encoder, model: model),
-      rules: rulesOptions.rules, policy: policy, model: model, colour: !noColor && isatty(STDOUT_FILENO) == 1)
+      engine: try engineOptions.load(rules: rulesOptions.rules, encoder: encoder),
+      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, colour: !noColor && isatty(STDOUT_FILENO) == 1)
     _ = read_history(history)
     // Ctrl-C drops the line being typed: libedit's readline returns NULL when interrupted, and the
     // flag tells that apart from Ctrl-D (end of input), which ends the session.
