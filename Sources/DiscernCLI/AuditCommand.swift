@@ -26,6 +26,9 @@ struct AuditCommand: ParsableCommand {
 
 
 
+  @Flag(help: "Continue an interrupted audit: keep the complete records already in --out and audit only the lines after them.")
+  var resume = false
+
   @Option(help: "Messages per batch.")
   var batch: Int = 64
 
@@ -34,6 +37,7 @@ struct AuditCommand: ParsableCommand {
 
   func validate() throws {
     if batch < 1 { throw ValidationError("--batch must be at least 1.") }
+    if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
   }
 
   func run() throws {
@@ -42,10 +46,15 @@ struct AuditCommand: ParsableCommand {
     }
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load())
     let output: FileHandle
+    var done = 0
     if let out {
-      guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
-        throw ValidationError("Cannot write '\(out)'.")
+      if resume, FileManager.default.fileExists(atPath: out) {
+        done = try Self.completeRecords(in: out)
+      } else {
+        guard FileManager.default.createFile(atPath: out, contents: nil) else { throw ValidationError("Cannot write '\(out)'.") }
       }
+      guard let handle = FileHandle(forWritingAtPath: out) else { throw ValidationError("Cannot write '\(out)'.") }
+      handle.seekToEndOfFile()
       output = handle
     } else {
       output = .standardOutput
@@ -53,18 +62,63 @@ struct AuditCommand: ParsableCommand {
     var auditor = Auditor(engine: engine, maxBytes: maxBytes)
     var pending: [AuditInput] = []
     var lineNumber = 0
+    let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
     func flush() throws {
       for record in auditor.decide(pending) { output.write(record + Data("\n".utf8)) }
       pending.removeAll(keepingCapacity: true)
+      progress?.show(records: lineNumber - done, bytes: reader.bytesRead)
     }
     while let line = reader.next() {
       lineNumber += 1
+      if lineNumber <= done { continue }
       pending.append(AuditInput(line: lineNumber, bytes: line))
       if pending.count >= batch { try flush() }
     }
     try flush()
-    progressLine("audited \(lineNumber) records: \(lineNumber - auditor.errors) decided, \(auditor.errors) errors")
+    progress?.finish()
+    if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
+    progressLine("audited \(lineNumber - done) records: \(lineNumber - done - auditor.errors) decided, \(auditor.errors) errors")
   }
+
+  /// How many complete records an earlier run left in `path`, after cutting off a half-written
+  /// last line; they must be lines 1…n in order, or resuming would duplicate or skip records.
+  static func completeRecords(in path: String) throws -> Int {
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
+    let end = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+    if end < data.count {
+      guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("Cannot write '\(path)'.") }
+      handle.truncateFile(atOffset: UInt64(end))
+      handle.closeFile()
+    }
+    var count = 0
+    for line in data[..<end].split(separator: UInt8(ascii: "\n")) {
+      count += 1
+      guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any], object["line"] as? Int == count else {
+        throw ValidationError("'\(path)' record \(count) is not the audit record of input line \(count); cannot resume from it.")
+      }
+    }
+    return count
+  }
+}
+
+/// One status line on a terminal: records, rate and, for a file, the time left.
+final class AuditProgress {
+  let totalBytes: Int?
+  let start = Date()
+
+  init(totalBytes: Int?) { self.totalBytes = totalBytes }
+
+  func show(records: Int, bytes: Int) {
+    let elapsed = max(0.001, Date().timeIntervalSince(start))
+    var line = String(format: "\r  %d records, %.0f msg/s", records, Double(records) / elapsed)
+    if let totalBytes, totalBytes > 0, bytes > 0 {
+      let fraction = min(1, Double(bytes) / Double(totalBytes))
+      line += String(format: ", %3.0f%%, about %.0f s left", fraction * 100, elapsed / fraction - elapsed)
+    }
+    FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
+  }
+
+  func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }
 
 struct AuditInput {
@@ -145,16 +199,23 @@ struct Auditor {
 /// in 1 MB chunks: memory holds one chunk and the current line.
 final class LineReader {
   private let handle: FileHandle
+  /// Bytes of the lines handed out so far, and the input's size when it is a regular file (for the ETA).
+  private(set) var bytesRead = 0
+  let totalBytes: Int?
   private var buffer = Data()
   /// Where the unread part of `buffer` starts (consumed lines are not copied away one by one).
   private var start = 0
   private var finished = false
 
-  init(handle: FileHandle) { self.handle = handle }
+  init(handle: FileHandle, totalBytes: Int? = nil) {
+    self.handle = handle
+    self.totalBytes = totalBytes
+  }
 
   convenience init?(path: String) {
     guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-    self.init(handle: handle)
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    self.init(handle: handle, totalBytes: size)
   }
 
   func next() -> Data? {
@@ -163,11 +224,13 @@ final class LineReader {
         var line = buffer[(buffer.startIndex + start)..<newline]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         start = newline + 1 - buffer.startIndex
+        bytesRead += line.count + 1
         return Data(line)
       }
       if finished {
         guard start < buffer.count else { return nil }
         defer { buffer = Data(); start = 0 }
+        bytesRead += buffer.count - start
         return Data(buffer[(buffer.startIndex + start)...])
       }
       // Drop what was consumed, then read on.

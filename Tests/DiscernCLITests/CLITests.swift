@@ -233,4 +233,24 @@ import Testing
     let selfHarm = { (record: [String: Any]) in ((record["labels"] as? [String: [String: Any]])?["self_harm"]?["flagged"] as? Bool) }
     #expect(selfHarm(records[0]) == false && selfHarm(records[5]) == true)
   }
+
+  /// An audit cut off mid-record resumes from its output: no record redone, none duplicated.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func anInterruptedAuditResumesWithoutRedoingOrDuplicating() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/in.jsonl", whole = folder + "/whole.jsonl", cut = folder + "/cut.jsonl"
+    let texts = ["kms 😂", "I think I'm going to hurt myself tonight", "not json", "2 years clean today", "this keyboard is useless"]
+    try texts.enumerated().map { $1 == "not json" ? $1 : #"{"id": "\#($0)", "text": "\#($1)"}"# }.joined(separator: "\n")
+      .write(toFile: input, atomically: true, encoding: .utf8)
+    #expect(try discern("audit", input, "--out", whole, "--batch", "2").status == 0)
+    let complete = try Data(contentsOf: URL(fileURLWithPath: whole))
+    let lines = complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    // Two whole records and half of the third, as a killed run leaves them.
+    try (Data(lines[0]) + Data("\n".utf8) + Data(lines[1]) + Data("\n".utf8) + Data(lines[2].prefix(10))).write(to: URL(fileURLWithPath: cut))
+    let resumed = try discern("audit", input, "--out", cut, "--resume", "--batch", "2")
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("resumed after 2 records already in '\(cut)'"))
+    #expect(resumed.stderr.hasSuffix("audited 3 records: 2 decided, 1 errors\n"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == complete)
+  }
 }
