@@ -169,7 +169,9 @@ enum Rationale {
       let amount = String(format: "%+.1f", c.contribution)
       if c.feature == "encoder" { return "the encoder's reading of the whole message (\(amount))" }
       let spans = evidence.filter { $0.rule == c.feature }
-      let quoted = spans.first.map { "'\($0.text)'" } ?? c.feature
+      // A rule without spans (a measure, or a rule that fires on an absence) is named, not quoted.
+      guard let first = spans.first else { return "rule \(c.feature) (\(amount))" }
+      let quoted = "'\(first.text)'"
       let kind = spans.first?.lexicon.map { entry in entry.signal == .laughter ? ", usually a sign of humour" : entry.signal == .irony ? ", usually ironic" : "" } ?? ""
       let type = spans.first?.type.map { ", " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""
       return "\(quoted) (\(c.feature)\(type)\(kind), \(amount))"
