@@ -93,28 +93,24 @@ extension Engine {
   /// policy's per label (the REPL's `:threshold`).
   public func decide(_ texts: [String], thresholds: [String: Double] = [:]) -> [Decision] {
     let embeddings = encoder.embed(texts)
+    let matcher = PCRE2Matcher()
     return zip(texts, embeddings).map { text, embedding in
-      let evaluation = ruleSet.evaluate(text, matcher: PCRE2Matcher())
+      let evaluation = ruleSet.evaluate(text, matcher: matcher)
       let features = stableFeatures(evaluation)
       let encoderLogits = heads.logits(embedding)
       var labels: [LabelDecision] = []
       for (index, label) in heads.labels.enumerated() {
-        guard let labelModel = model.labels[label] else { continue }
-        let fused = labelModel.fused
-        // A weight pinned in the YAML wins over the learned one (training keeps pins as they are, so
-        // the two differ only for a pin added or changed since): staff see its effect at once.
-        var effective = fused
-        for id in features.keys { if let pin = ruleSet.rule(id)?.pinnedWeights[label] { effective.rules[id] = pin } }
+        guard let labelModel = model.labels[label], let fused = fused[label] else { continue }
         var contributions = features.keys.sorted().compactMap { id -> Contribution? in
-          guard let weight = effective.rules[id], weight != 0 else { return nil }
+          guard let weight = fused.rules[id], weight != 0 else { return nil }
           return Contribution(feature: id, value: features[id]!, weight: weight, contribution: weight * features[id]!)
         }
         let encoderLogit = Double(encoderLogits[index])
-        if effective.encoder != 0 {
+        if fused.encoder != 0 {
           contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: fused.encoder, contribution: fused.encoder * encoderLogit))
         }
         contributions.sort { abs($0.contribution) > abs($1.contribution) }
-        let logit = effective.logit(features: features, encoderLogit: encoderLogit)
+        let logit = fused.logit(features: features, encoderLogit: encoderLogit)
         let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
         let policyLabel = policy.label(label)
         let threshold = thresholds[label] ?? policyLabel?.threshold ?? 0.5
@@ -134,18 +130,17 @@ extension Engine {
       }
       return Decision(
         text: text, labels: labels, spans: spans, emoji: emoji,
-        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, ruleSet: ruleSet))
+        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence))
     }
   }
 
   /// The features that count: stable rules only (shadow rules never move a decision).
   func stableFeatures(_ evaluation: RuleEvaluation) -> [String: Double] {
     var features: [String: Double] = [:]
-    for (index, rule) in ruleSet.rules.enumerated() where rule.status == .stable && evaluation.features[index] != 0 {
-      features[rule.id] = evaluation.features[index]
-    }
+    for (index, id) in stableRules where evaluation.features[index] != 0 { features[id] = evaluation.features[index] }
     return features
   }
+
 }
 
 /// Sentences built from the contributions only: the decision, then what pushed it most each way
@@ -156,7 +151,7 @@ enum Rationale {
     "reference_to_harm": "a reference to harm",
   ]
 
-  static func write(labels: [LabelDecision], evidence: [Evidence], ruleSet: RuleSet) -> String {
+  static func write(labels: [LabelDecision], evidence: [Evidence]) -> String {
     // The label to explain: the most probable flagged one, else self-harm (what staff ask first).
     guard let label = labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
     else { return "No trained label applies." }

@@ -28,6 +28,12 @@ public final class Engine: @unchecked Sendable {
   public let heads: LabelHeads
   /// Said once at load: rules added since training (they count 0), weights of removed rules.
   public let warnings: [String]
+  /// Per trained label, the fused logit with the YAML-pinned weights put in, once at load: a pin
+  /// wins over the learned weight (training keeps pins as they are, so the two differ only for a pin
+  /// added or changed since), and staff see its effect at once.
+  let fused: [String: LinearLogit]
+  /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
+  let stableRules: [(index: Int, id: String)]
 
   public init(rules: String, policy policyPath: String, encoder: BertEncoder, model folder: String) throws(EngineError) {
     let compiled = RuleCompiler.compile(directory: rules)
@@ -68,5 +74,11 @@ public final class Engine: @unchecked Sendable {
     self.encoder = encoder
     self.model = model
     self.warnings = warnings
+    stableRules = ruleSet.rules.enumerated().filter { $0.element.status == .stable }.map { ($0.offset, $0.element.id) }
+    fused = model.labels.mapValues(\.fused).reduce(into: [:]) { fused, entry in
+      var logit = entry.value
+      for rule in ruleSet.rules { if let pin = rule.pinnedWeights[entry.key] { logit.rules[rule.id] = pin } }
+      fused[entry.key] = logit
+    }
   }
 }

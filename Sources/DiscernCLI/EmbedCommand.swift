@@ -48,9 +48,9 @@ struct EmbedCommand: ParsableCommand {
     // Batches of 32 keep memory bounded on long files.
     for start in stride(from: 0, to: texts.count, by: 32) {
       let batch = Array(texts[start..<min(start + 32, texts.count)])
-      let embeddings = encoder.embed(batch)
-      for (text, embedding) in zip(batch, embeddings) {
-        var record = Record(text: text, tokens: encoder.tokenizer.encode(text).count)
+      let ids = batch.map(encoder.tokenizer.encode)
+      for (index, embedding) in encoder.embed(ids: ids).enumerated() {
+        var record = Record(text: batch[index], tokens: ids[index].count)
         if let labelHeads {
           record.logits = Dictionary(uniqueKeysWithValues: zip(labelHeads.labels, labelHeads.logits(embedding)))
         } else {

@@ -197,9 +197,7 @@ enum RuleSource {
     let start = rule.node.mark.line
     let next = ruleSet.rules.filter { $0.node.mark.source.path == source.path && $0.node.mark.line > start }.map(\.node.mark.line).min()
     var lines = (start..<(next ?? source.lines.count + 1)).compactMap { source.line($0).map(String.init) }
-    while let tail = lines.last, tail.trimmingCharacters(in: .whitespaces).isEmpty || tail.trimmingCharacters(in: .whitespaces).hasPrefix("- id:") && lines.count > 1 {
-      lines.removeLast()
-    }
+    while let tail = lines.last, tail.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
     return "\(source.path):\(start)\n" + lines.joined(separator: "\n")
   }
 }

@@ -1,8 +1,9 @@
 import DiscernEncoder
+import DiscernRules
 import Foundation
 
-/// The four labels of the label guide, in the order every model file uses.
-public let allLabels = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
+/// The four labels of the label guide, in the order every model file uses (the policy's list).
+public let allLabels = Policy.labelNames
 
 /// One labeled message of the corpus (see ../shared/data/README.md).
 public struct CorpusRow: Sendable {
@@ -49,6 +50,12 @@ public enum Corpus {
   }
 
   public static func read(_ path: String) throws(CorpusError) -> [CorpusRow] {
+    try load(path).rows
+  }
+
+  /// The rows of `path` and the bytes they came from, so that callers fingerprint the file without
+  /// reading it again.
+  public static func load(_ path: String) throws(CorpusError) -> (rows: [CorpusRow], bytes: Data) {
     guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
     let name = (path as NSString).lastPathComponent
     let decoder = JSONDecoder()
@@ -64,16 +71,7 @@ public enum Corpus {
         throw .badLine(path: path, line: index + 1, reason: "not a corpus record (id, split, text, labels)")
       }
     }
-    return rows
+    return (rows, data)
   }
 
-  /// FNV-1a over the names and bytes of the files, so a model records exactly what it learned from.
-  public static func fingerprint(of files: [String]) -> String {
-    var hash = FNV1a()
-    for file in files {
-      hash.mix((file as NSString).lastPathComponent.utf8)
-      hash.mix(FileManager.default.contents(atPath: file) ?? Data())
-    }
-    return hash.fingerprint
-  }
 }

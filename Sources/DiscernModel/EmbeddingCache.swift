@@ -9,13 +9,14 @@ public struct EmbeddingCache: Sendable {
 
   public init(folder: String = ".models/cache") { self.folder = folder }
 
+  /// `fingerprint`: the file's own (its name and bytes), which keys the cache entry.
   public func embeddings(
-    file: String, texts: [String], encoder: BertEncoder, progress: (String) -> Void
+    file: String, fingerprint: String, texts: [String], encoder: BertEncoder, progress: (String) -> Void
   ) -> [[Float]] {
     let h = encoder.config.hiddenSize
     let key = "\(encoder.fingerprint.replacingOccurrences(of: ":", with: "-"))-\(encoder.precision)"
     let name = (file as NSString).lastPathComponent
-    let path = "\(folder)/\(key)/\(name)-\(Corpus.fingerprint(of: [file]).dropFirst(8)).f32"
+    let path = "\(folder)/\(key)/\(name)-\(fingerprint.dropFirst(8)).f32"
     if let data = FileManager.default.contents(atPath: path), data.count == texts.count * h * 4 {
       return data.withUnsafeBytes { raw in
         let floats = raw.bindMemory(to: Float.self)

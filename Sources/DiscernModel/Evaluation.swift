@@ -33,14 +33,16 @@ public struct Evaluation: Sendable {
         let truth = chosen.map { view.rows[$0].labels[label]! }
         // Precision, recall and the ranking figures need both classes.
         guard truth.contains(1), truth.contains(0) else { continue }
+        // What every variant reads of a row, computed once.
+        let encoderLogits = chosen.map { Double(heads.logits(view.embeddings[$0])[head]) }
+        let features = chosen.map { featureDictionary(view, $0) }
         var metrics: [String: LabelMetrics] = [:]
         var fusedProbabilities: [Double] = []
         for variant in Self.variants {
           let linear = variant == "fused" ? labelModel.fused : variant == "rules" ? labelModel.rulesOnly : labelModel.encoderOnly
           let calibration = labelModel.calibration[variant] ?? .platt(a: 1, b: 0)
-          let probabilities = chosen.map { row in
-            let encoderLogit = Double(zip(heads.weights[head], view.embeddings[row]).reduce(heads.biases[head]) { $0 + $1.0 * $1.1 })
-            return calibration.probability(linear.logit(features: featureDictionary(view, row), encoderLogit: encoderLogit))
+          let probabilities = chosen.indices.map { i in
+            calibration.probability(linear.logit(features: features[i], encoderLogit: encoderLogits[i]))
           }
           if variant == "fused" { fusedProbabilities = probabilities }
           metrics[variant] = LabelMetrics(probabilities: probabilities, truth: truth, threshold: thresholds[label] ?? 0.5)

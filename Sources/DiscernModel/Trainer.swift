@@ -10,6 +10,8 @@ public struct CorpusView: Sendable {
   public let featureIDs: [String]
   public let embeddings: [[Float]]
   public let files: [String]
+  /// FNV-1a over the files' names and bytes, in order: what a model records it learned from.
+  public let fingerprint: String
   /// Weights pinned in the rules' YAML: rule id → label → weight.
   public let pinned: [String: [String: Double]]
 
@@ -20,19 +22,28 @@ public struct CorpusView: Sendable {
     let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
     let matcher = PCRE2Matcher()
     var rows: [CorpusRow] = [], features: [[Double]] = [], embeddings: [[Float]] = []
+    var corpusHash = FNV1a()
     for file in files {
-      let fileRows = try Corpus.read(file)
-      progress("  \((file as NSString).lastPathComponent): \(fileRows.count) rows")
+      let (fileRows, bytes) = try Corpus.load(file)
+      let name = (file as NSString).lastPathComponent
+      var fileHash = FNV1a()
+      fileHash.mix(name.utf8)
+      fileHash.mix(bytes)
+      corpusHash.mix(name.utf8)
+      corpusHash.mix(bytes)
+      progress("  \(name): \(fileRows.count) rows")
       for row in fileRows {
         let all = ruleSet.evaluate(row.text, matcher: matcher).features
         features.append(stable.map { all[$0.offset] })
       }
-      embeddings += cache.embeddings(file: file, texts: fileRows.map(\.text), encoder: encoder, progress: progress)
+      embeddings += cache.embeddings(
+        file: file, fingerprint: fileHash.fingerprint, texts: fileRows.map(\.text), encoder: encoder, progress: progress)
       rows += fileRows
     }
     let pinned = Dictionary(uniqueKeysWithValues: stable.map { ($0.element.id, $0.element.pinnedWeights) }.filter { !$0.1.isEmpty })
     return CorpusView(
-      rows: rows, features: features, featureIDs: stable.map(\.element.id), embeddings: embeddings, files: files, pinned: pinned)
+      rows: rows, features: features, featureIDs: stable.map(\.element.id), embeddings: embeddings, files: files,
+      fingerprint: corpusHash.fingerprint, pinned: pinned)
   }
 
   /// Rows of `split` that carry `label`.
@@ -137,10 +148,11 @@ public struct Trainer {
       ]
       // Calibrated on dev, then measured on dev at the policy threshold.
       let devHead = dev.map { head.logit(view.embeddings[$0].map(Double.init)) }
+      let devFeatures = dev.map { featureDictionary(view, $0) }
       var calibrations: [String: Calibration] = [:]
       var metrics: [String: LabelMetrics] = [:]
       for (name, variant) in variants {
-        let logits = dev.indices.map { variant.logit(features: featureDictionary(view, dev[$0]), encoderLogit: devHead[$0]) }
+        let logits = dev.indices.map { variant.logit(features: devFeatures[$0], encoderLogit: devHead[$0]) }
         // Calibrated on the annotated dev rows: probabilities should match labels people gave,
         // not the base rate of negatives assumed from other sources.
         let calibration = Calibration.fit(calibration, logits: selection.map { logits[$0] }, truth: selection.map { devTruth[$0] })
@@ -150,7 +162,7 @@ public struct Trainer {
       devMetrics[label] = metrics
       // The threshold with the best F1 on the annotated dev rows, as a suggestion for the policy.
       let fusedDev = selection.map { i in
-        calibrations["fused"]!.probability(variants["fused"]!.logit(features: featureDictionary(view, dev[i]), encoderLogit: devHead[i]))
+        calibrations["fused"]!.probability(variants["fused"]!.logit(features: devFeatures[i], encoderLogit: devHead[i]))
       }
       let selectedTruth = selection.map { devTruth[$0] }
       let candidates = stride(from: 0.05, through: 0.95, by: 0.01).map { threshold in
@@ -174,7 +186,7 @@ public struct Trainer {
     let model = FusionModel(
       encoder: .init(name: (encoder.folder as NSString).lastPathComponent, fingerprint: encoder.fingerprint, precision: encoder.precision.rawValue),
       labels: labelModels, ruleIDs: view.featureIDs, lexicon: folderFingerprint(lexiconFolder),
-      trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: Corpus.fingerprint(of: view.files), seed: seed),
+      trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: view.fingerprint, seed: seed),
       devMetrics: devMetrics, suggestedThresholds: suggestedThresholds)
     return Result(model: model, heads: heads)
   }
