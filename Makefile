@@ -13,8 +13,10 @@ ENCODER_DIR := .models/all-MiniLM-L6-v2
 
 # Python peers for the benchmarks live in their own venv; never on the engine's path or in `make test`.
 BENCH_VENV := .venv-bench
+# Offline encoder training (PyTorch) has its own venv too.
+TRAIN_VENV := .venv-train
 
-.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain train model clean
+.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain train train-encoder model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -80,6 +82,27 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 train: deps model
 	$(SWIFT) build -c release --product discern
 	.build/release/discern train --corpus $(CORPUS) --out Models/default --threads 2
+
+$(TRAIN_VENV)/.installed: Training/requirements.txt
+	@python3 -m venv --help >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --disable-pip-version-check -r Training/requirements.txt
+	touch $@
+
+# The whole encoder pipeline, seeded: fine-tune the teacher (.models/teacher), distil the 3-layer
+# student (Models/default/encoder), refit the fusion on the student (Models/default), on the teacher
+# and on frozen embeddings (.models/compare/), and compare the three on the test splits. PyTorch uses
+# a GPU when it sees one; on this 2-core machine's CPU the training takes about two hours.
+train-encoder: deps model $(TRAIN_VENV)/.installed
+	$(TRAIN_VENV)/bin/python Training/train.py --corpus $(CORPUS) --base $(ENCODER_DIR) \
+	  --teacher-out .models/teacher --student-out Models/default/encoder
+	$(SWIFT) build -c release --product discern
+	.build/release/discern train --corpus $(CORPUS) --out Models/default --threads 2
+	.build/release/discern train --corpus $(CORPUS) --tuned .models/teacher --out .models/compare/teacher --threads 2
+	.build/release/discern train --corpus $(CORPUS) --out .models/compare/frozen --threads 2
+	python3 Training/compare.py --discern .build/release/discern --corpus $(CORPUS) \
+	  --models frozen=.models/compare/frozen,teacher=.models/compare/teacher,student=Models/default
+	@echo "wrote .models/teacher (teacher layers), Models/default/encoder (student), Models/default (fused model on the student), .models/compare/{teacher,frozen}"
 
 # Discern's test-split figures (rules-only, encoder-only, fused) beside TF-IDF + logistic regression
 # trained and scored on the same splits in the same run.

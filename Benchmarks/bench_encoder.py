@@ -111,9 +111,9 @@ def torch_runner(encoder_dir, threads):
     return make
 
 
-def discern(bench, encoder_dir, precision, threads, tokens, batch, runs):
+def discern(bench, encoder_dir, precision, threads, tokens, batch, runs, tuned=None):
     command = [bench, "encoder", "--encoder", encoder_dir, "--precision", precision, "--threads", str(threads),
-               "--tokens", str(tokens), "--batch", str(batch), "--runs", str(runs)]
+               "--tokens", str(tokens), "--batch", str(batch), "--runs", str(runs)] + (["--tuned", tuned] if tuned else [])
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
@@ -124,10 +124,14 @@ def main():
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--work", default=".models/onnx")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--tuned", default="Models/default/encoder",
+                        help="the distilled student's folder (measured beside the base); '' to skip")
     args = parser.parse_args()
+    student = args.tuned if args.tuned and os.path.exists(os.path.join(args.tuned, "config.json")) else None
 
     fp32_path, int8_path = export_onnx(args.encoder, args.work)
-    engines = ["Discern fp32", "Discern int8", "ONNX Runtime fp32", "ONNX Runtime int8", "sentence-transformers"]
+    ours = ["Discern fp32", "Discern int8"] + (["Discern student fp32", "Discern student int8"] if student else [])
+    engines = ours + ["ONNX Runtime fp32", "ONNX Runtime int8", "sentence-transformers"]
     columns = [("32 tok, 1 thr", 32, 1, 1), ("32 tok, 2 thr", 32, 2, 1), ("128 tok, 1 thr", 128, 1, 1),
                ("128 tok, 2 thr", 128, 2, 1), ("batch 32, 1 thr", 32, 1, 32), ("batch 32, 2 thr", 32, 2, 32)]
     figures = {engine: {} for engine in engines}
@@ -137,10 +141,11 @@ def main():
         ids = hello_ids(args.encoder, tokens, batch)
         # Engines run back to back for each column, so drift on this shared machine hits all alike.
         for precision in ["fp32", "int8"]:
-            result = discern(args.bench, args.encoder, precision, threads, tokens, batch, runs)
-            figures[f"Discern {precision}"][title] = result["median_ms"]
-            memory[f"Discern {precision}"] = max(memory.get(f"Discern {precision}", 0), result["peak_rss_mb"])
-            load[f"Discern {precision}"] = max(load.get(f"Discern {precision}", 0), result["load_seconds"])
+            for name, tuned in [(f"Discern {precision}", None)] + ([(f"Discern student {precision}", student)] if student else []):
+                result = discern(args.bench, args.encoder, precision, threads, tokens, batch, runs, tuned)
+                figures[name][title] = result["median_ms"]
+                memory[name] = max(memory.get(name, 0), result["peak_rss_mb"])
+                load[name] = max(load.get(name, 0), result["load_seconds"])
         for name, path in [("ONNX Runtime fp32", fp32_path), ("ONNX Runtime int8", int8_path)]:
             figures[name][title] = median_ms(ort_runner(path, threads)(ids), runs)
         figures["sentence-transformers"][title] = median_ms(torch_runner(args.encoder, threads)(ids), runs)
@@ -159,14 +164,27 @@ def main():
     print()
     print("| Discern vs peer | " + " | ".join(title for title, *_ in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
-    for ours in ["Discern fp32", "Discern int8"]:
-        for peer in engines[2:]:
+    for mine in ours:
+        for peer in engines[len(ours):]:
             cells = []
             for title, _, _, batch in columns:
                 ratio = figures[ours][title] / figures[peer][title]
                 cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
-            print(f"| {ours} vs {peer} | " + " | ".join(cells) + " |")
+            print(f"| {mine} vs {peer} | " + " | ".join(cells) + " |")
     print()
+    if student:
+        print(f"The distilled student ({student}) against the 6-layer base, both in Discern "
+              "(latency ratio; below 1 is faster; batch columns as throughput ratio, above 1 is faster):")
+        print()
+        print("| student vs base | " + " | ".join(title for title, *_ in columns) + " |")
+        print("|---" * (len(columns) + 1) + "|")
+        for precision in ["fp32", "int8"]:
+            cells = []
+            for title, _, _, batch in columns:
+                ratio = figures[f"Discern student {precision}"][title] / figures[f"Discern {precision}"][title]
+                cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
+            print(f"| {precision} | " + " | ".join(cells) + " |")
+        print()
     print("Peak resident memory of the Discern process: " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()))
     print("Slowest model load: " + ", ".join(f"{k} {v:.2f} s" for k, v in load.items()))
     if args.json:

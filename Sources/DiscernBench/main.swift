@@ -8,7 +8,7 @@ import Foundation
 ///         messages per second of RuleSet.evaluate, one thread, as one JSON line
 ///     discern-bench patterns --rules Rules
 ///         the compiled patterns as JSON, for peers that run the same patterns
-///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tokens 32] [--runs 50] [--threads 1]
+///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--tokens 32] [--runs 50] [--threads 1]
 ///                           [--precision fp32|int8] [--batch 1]
 ///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
 ///         as one JSON line
@@ -33,7 +33,7 @@ enum Bench {
     }
     if command == "encoder" {
       try benchEncoder(
-        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tokens: Int(options["tokens"] ?? "32") ?? 32,
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], tokens: Int(options["tokens"] ?? "32") ?? 32,
         runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1,
         precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, batch: Int(options["batch"] ?? "1") ?? 1)
       return
@@ -69,9 +69,9 @@ enum Bench {
   }
 
   /// `batch` messages of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
-  static func benchEncoder(folder: String, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int) throws {
+  static func benchEncoder(folder: String, tuned: String?, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int) throws {
     let loadStart = DispatchTime.now().uptimeNanoseconds
-    let encoder = try BertEncoder(folder: folder, precision: precision, maxLength: max(tokens, 128), threads: threads)
+    let encoder = try BertEncoder(folder: folder, tuned: tuned, precision: precision, maxLength: max(tokens, 128), threads: threads)
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let word = encoder.tokenizer.encode("hello")[1]
     let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
@@ -88,6 +88,7 @@ enum Bench {
       "tokens": tokens, "runs": runs, "threads": threads, "median_ms": times[times.count / 2],
       "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue, "batch": batch,
       "messages_per_second": Double(batch) / (times[times.count / 2] / 1000), "peak_rss_mb": peakResidentMegabytes(),
+      "layers": encoder.config.layers,
     ]
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

@@ -44,7 +44,7 @@ struct AuditCommand: ParsableCommand {
     guard let reader = input == "-" ? LineReader(handle: .standardInput) : LineReader(path: input) else {
       throw ValidationError("Cannot read '\(input)'.")
     }
-    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load())
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load(model: engineOptions.model))
     let output: FileHandle
     var done = 0
     if let out {

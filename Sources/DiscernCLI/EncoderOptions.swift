@@ -11,6 +11,9 @@ struct EncoderOptions: ParsableArguments {
   @Option(help: "A BERT-family encoder folder (config.json, vocab.txt, model.safetensors). Default: \(defaultFolder), where 'make model' puts it.")
   var encoder: String?
 
+  @Option(help: "Task-tuned layers and heads over the base encoder (a folder with config.json and model.safetensors, as Training/train.py writes). Default: the model folder's encoder/, when it has one.")
+  var tuned: String?
+
   @Option(help: "Linear layers in int8 (faster) or fp32.")
   var precision: Precision = .int8
 
@@ -27,10 +30,19 @@ struct EncoderOptions: ParsableArguments {
     return candidates.first { FileManager.default.fileExists(atPath: $0 + "/config.json") } ?? Self.defaultFolder
   }
 
-  /// The loaded encoder, or the reason on stderr and exit status 1.
-  func load() throws -> BertEncoder {
+  /// `--tuned`, or else the `encoder/` folder inside `model` when there is one: a model trained on a
+  /// tuned encoder carries it, so the model folder alone says which encoder it needs.
+  func tunedFolder(model: String?) -> String? {
+    if let tuned { return tuned }
+    guard let model, FileManager.default.fileExists(atPath: model + "/encoder/config.json") else { return nil }
+    return model + "/encoder"
+  }
+
+  /// The loaded encoder (with the tuned layers `tunedFolder(model:)` names), or the reason on stderr
+  /// and exit status 1.
+  func load(model: String? = nil) throws -> BertEncoder {
     do {
-      return try BertEncoder(folder: folder, precision: precision, threads: threads)
+      return try BertEncoder(folder: folder, tuned: tunedFolder(model: model), precision: precision, threads: threads)
     } catch {
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
       throw ExitCode.failure

@@ -25,6 +25,8 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "The split to measure: test for reporting, dev for tuning.")
   var split: String = "test"
 
+  @Flag(help: "Measure F1 at the model's own suggested thresholds (its best F1 on dev) instead of the policy's: for comparing models trained on different encoders.")
+  var modelThresholds = false
 
 
   @Flag(help: "Print the figures as JSON: {file: {label: {fused|rules|encoder: {f1, precision, recall, auroc, auprc, ece, brier}}}}.")
@@ -38,13 +40,15 @@ struct EvalCommand: ParsableCommand {
   }
 
   func run() throws {
-    let encoder = try encoderOptions.load()
+    let encoder = try encoderOptions.load(model: engineOptions.model)
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder)
     let view = try CorpusView.load(
       files: try Corpus.files(in: corpus), ruleSet: engine.ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: { _ in })
     let evaluation = Evaluation(
       view: view, model: engine.model, heads: engine.heads, split: split,
-      thresholds: Dictionary(uniqueKeysWithValues: engine.policy.labels.map { ($0.name, $0.threshold) }))
+      thresholds: modelThresholds
+        ? engine.model.suggestedThresholds
+        : Dictionary(uniqueKeysWithValues: engine.policy.labels.map { ($0.name, $0.threshold) }))
     if let plot {
       try EvaluationPlot.svg(evaluation, split: split).write(toFile: plot, atomically: true, encoding: .utf8)
       progressLine("wrote \(plot)")
@@ -54,7 +58,7 @@ struct EvalCommand: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("split: \(split); model: \(engineOptions.model); probabilities calibrated; F1 at the policy threshold")
+    print("split: \(split); model: \(engineOptions.model); probabilities calibrated; F1 at the \(modelThresholds ? "model's suggested" : "policy") threshold")
     print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE  Brier")
     for cell in evaluation.cells {
       for variant in Evaluation.variants {

@@ -37,7 +37,7 @@ struct ExplainCommand: ParsableCommand {
   func run() throws {
     var texts = messages
     if let file { texts += try MessageLines.read(file) }
-    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load())
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load(model: engineOptions.model))
     let colour = !noColor && isatty(STDOUT_FILENO) == 1
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {

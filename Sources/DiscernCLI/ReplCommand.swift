@@ -25,7 +25,7 @@ struct ReplCommand: ParsableCommand {
   var noColor = false
 
   func run() throws {
-    let encoder = try encoderOptions.load()
+    let encoder = try encoderOptions.load(model: engineOptions.model)
     var session = ReplSession(
       engine: try engineOptions.load(rules: rulesOptions.rules, encoder: encoder),
       rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, colour: !noColor && isatty(STDOUT_FILENO) == 1)

@@ -47,13 +47,16 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "How much a row with a weak label (assumed from its source) counts next to an annotated row.")
   var weakWeight: Double = 0.05
 
+  @Option(help: "Rows the fusion layer is fitted on: train (cross-fitted encoder logits) or dev. Default: dev with a tuned encoder (its train-row logits are in-sample), train otherwise.")
+  var fusionSplit: String?
+
   @Option(help: "The lexicon folder the rules read (recorded in the model).")
   var lexicons: String = "Lexicons"
 
   func run() throws {
     let ruleSet = try rulesOptions.ruleSet()
     let policy = try loadPolicy(policy)
-    let encoder = try encoderOptions.load()
+    let encoder = try encoderOptions.load(model: out)
     let files = try Corpus.files(in: corpus)
     progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
     let view = try CorpusView.load(files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: progressLine)
@@ -67,10 +70,24 @@ struct TrainCommand: ParsableCommand {
     }
     trainer.calibration = calibration
     trainer.weakRowWeight = weakWeight
+    if let fusionSplit, !["train", "dev"].contains(fusionSplit) {
+      throw ValidationError("--fusion-split is train or dev, not '\(fusionSplit)'.")
+    }
+    trainer.fusionSplit = fusionSplit ?? (encoder.tunedHeads == nil ? "train" : "dev")
+    progressLine("fusion fitted on \(trainer.fusionSplit) rows")
     trainer.thresholds = Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) })
     let result = trainer.train(view: view, encoder: encoder, lexiconFolder: lexicons, progress: progressLine)
     try result.model.save(folder: out)
     try result.heads.save(to: out + "/heads.safetensors")
+    // The model folder carries the tuned encoder it was trained on, so it alone says what it needs.
+    if let tuned = encoder.tunedFolder, URL(fileURLWithPath: tuned).standardized != URL(fileURLWithPath: out + "/encoder").standardized {
+      try? FileManager.default.removeItem(atPath: out + "/encoder")
+      try FileManager.default.createDirectory(atPath: out + "/encoder", withIntermediateDirectories: true)
+      for file in ["config.json", "model.safetensors"] {
+        try FileManager.default.copyItem(atPath: tuned + "/" + file, toPath: out + "/encoder/" + file)
+      }
+      print("copied the tuned encoder \(tuned) to \(out)/encoder")
+    }
     print("dev metrics (calibrated, at the policy thresholds):")
     for label in allLabels {
       guard let metrics = result.model.devMetrics[label] else { continue }

@@ -14,6 +14,8 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   case badHeads(path: String, reason: String)
   /// Heads trained on other encoder weights: their logits would mean nothing.
   case headsForAnotherEncoder(path: String, trainedOn: String, loaded: String, folder: String)
+  /// Tuned layers trained over another base model's embeddings.
+  case tunedForAnotherBase(tuned: String, base: String, expected: String, found: String)
 
   public var description: String {
     switch self {
@@ -27,6 +29,9 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
     case .headsForAnotherEncoder(let path, let trainedOn, let loaded, let folder):
       "'\(path)' was trained on encoder \(trainedOn), but '\(folder)' is \(loaded); "
         + "pass the encoder it was trained with (--encoder PATH) or retrain it (discern train)"
+    case .tunedForAnotherBase(let tuned, let base, let expected, let found):
+      "'\(tuned)' extends base encoder \(expected), but '\(base)' is \(found); pass the base it was trained "
+        + "on (--encoder PATH, 'make model' fetches the default) or retrain it (make train-encoder)"
     }
   }
 }
@@ -45,6 +50,53 @@ public struct BertConfig: Decodable, Sendable, Equatable {
     case hiddenSize = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads"
     case intermediateSize = "intermediate_size", maxPositions = "max_position_embeddings"
     case vocabularySize = "vocab_size", layerNormEps = "layer_norm_eps"
+  }
+
+  /// The same shapes with another number of transformer layers (a distilled student's).
+  func withLayers(_ layers: Int) -> BertConfig {
+    BertConfig(
+      hiddenSize: hiddenSize, layers: layers, heads: heads, intermediateSize: intermediateSize,
+      maxPositions: maxPositions, vocabularySize: vocabularySize, layerNormEps: layerNormEps)
+  }
+
+  init(
+    hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int, vocabularySize: Int,
+    layerNormEps: Float
+  ) {
+    self.hiddenSize = hiddenSize
+    self.layers = layers
+    self.heads = heads
+    self.intermediateSize = intermediateSize
+    self.maxPositions = maxPositions
+    self.vocabularySize = vocabularySize
+    self.layerNormEps = layerNormEps
+  }
+}
+
+/// `config.json` of a task-tuned encoder (written by Training/train.py): which base model's
+/// embeddings its layers run on, their shapes and its heads' labels.
+public struct TunedConfig: Decodable, Sendable, Equatable {
+  public static let format = "discern-tuned-1"
+
+  public struct Base: Decodable, Sendable, Equatable {
+    public let name: String
+    public let fingerprint: String
+  }
+
+  public let format: String
+  public let base: Base
+  public let layers: Int
+  public let hiddenSize: Int
+  public let heads: Int
+  public let intermediateSize: Int
+  public let labels: [String]
+  /// "teacher" or "student".
+  public let role: String?
+
+  enum CodingKeys: String, CodingKey {
+    case format, base, labels, role
+    case layers = "num_hidden_layers", hiddenSize = "hidden_size", heads = "num_attention_heads"
+    case intermediateSize = "intermediate_size"
   }
 }
 
@@ -68,6 +120,10 @@ public final class BertEncoder: @unchecked Sendable {
   public let threads: Int
   /// Identifies these weights, so that heads and fusion models trained on them can refuse others.
   public let fingerprint: String
+  /// The task-tuned layers' folder, when they replace the base model's.
+  public let tunedFolder: String?
+  /// The tuned encoder's own label heads (trained with its layers), when it has them.
+  public let tunedHeads: LabelHeads?
 
   struct Layer {
     /// Query, key and value stacked: [3H, H].
@@ -86,9 +142,14 @@ public final class BertEncoder: @unchecked Sendable {
   let embeddingNorm: (weight: [Float], bias: [Float])
   let layers: [Layer]
 
-  /// Loads `folder` (config.json, vocab.txt, model.safetensors).
-  public init(folder: String, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1) throws(EncoderError) {
+  /// Loads `folder` (config.json, vocab.txt, model.safetensors). With `tuned`, the transformer layers
+  /// and label heads come from that folder (config.json naming the base, model.safetensors) and only
+  /// the tokenizer and embeddings from `folder`, which must be the base they were trained on.
+  public init(
+    folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1
+  ) throws(EncoderError) {
     self.folder = folder
+    tunedFolder = tuned
     self.precision = precision
     self.threads = max(1, threads)
     for file in ["config.json", "vocab.txt", "model.safetensors"]
@@ -105,7 +166,14 @@ public final class BertEncoder: @unchecked Sendable {
     guard maxLength <= config.maxPositions else {
       throw .badConfig(path: configPath, reason: "max length \(maxLength) exceeds \(config.maxPositions) positions")
     }
-    self.config = config
+    let tunedConfig: (config: TunedConfig, bytes: Data)?
+    if let tuned {
+      tunedConfig = try Self.readTunedConfig(tuned, base: config)
+      self.config = config.withLayers(tunedConfig!.config.layers)
+    } else {
+      tunedConfig = nil
+      self.config = config
+    }
     do {
       tokenizer = try WordPieceTokenizer(vocabularyPath: folder + "/vocab.txt", maxLength: maxLength)
     } catch {
@@ -114,18 +182,46 @@ public final class BertEncoder: @unchecked Sendable {
     let h = config.hiddenSize, i = config.intermediateSize
     do {
       let file = try SafeTensorsFile(path: folder + "/model.safetensors")
-      fingerprint = file.fingerprint(extra: configData)
+      let baseFingerprint = file.fingerprint(extra: configData)
       // Some exports prefix every name with "bert."; accept both.
       let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
       func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
         try file.floats(prefix + name, shape: shape)
       }
+      let layerFile: SafeTensorsFile, layerPrefix: String
+      if let tuned, let tunedConfig {
+        guard tunedConfig.config.base.fingerprint == baseFingerprint else {
+          throw EncoderError.tunedForAnotherBase(
+            tuned: tuned, base: folder, expected: "\(tunedConfig.config.base.name) (\(tunedConfig.config.base.fingerprint))",
+            found: baseFingerprint)
+        }
+        layerFile = try SafeTensorsFile(path: tuned + "/model.safetensors")
+        layerPrefix = ""
+        // The base's identity and the tuned weights' together.
+        var hash = FNV1a()
+        hash.mix(baseFingerprint.utf8)
+        hash.mix(layerFile.fingerprint(extra: tunedConfig.bytes).utf8)
+        fingerprint = hash.fingerprint
+        let labels = tunedConfig.config.labels
+        let weight = try layerFile.floats("heads.weight", shape: [labels.count, h])
+        tunedHeads = LabelHeads(
+          labels: labels, weights: (0..<labels.count).map { Array(weight[$0 * h..<($0 + 1) * h]) },
+          biases: try layerFile.floats("heads.bias", shape: [labels.count]), encoder: hash.fingerprint)
+      } else {
+        layerFile = file
+        layerPrefix = prefix
+        fingerprint = baseFingerprint
+        tunedHeads = nil
+      }
+      func l(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
+        try layerFile.floats(layerPrefix + name, shape: shape)
+      }
       func dense(_ names: [String], outputs: Int, inputs: Int) throws(SafeTensorsError) -> DenseLayer {
         var weight: [Float] = []
         var bias: [Float] = []
         for name in names {
-          weight += try file.tensor(prefix + name + ".weight", shape: [outputs / names.count, inputs]).array
-          bias += try t(name + ".bias", [outputs / names.count])
+          weight += try layerFile.tensor(layerPrefix + name + ".weight", shape: [outputs / names.count, inputs]).array
+          bias += try l(name + ".bias", [outputs / names.count])
         }
         return weight.withUnsafeBufferPointer {
           DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, precision: precision)
@@ -136,22 +232,43 @@ public final class BertEncoder: @unchecked Sendable {
       tokenTypeEmbedding = Array(try t("embeddings.token_type_embeddings.weight", [2, h]).prefix(h))
       embeddingNorm = (try t("embeddings.LayerNorm.weight", [h]), try t("embeddings.LayerNorm.bias", [h]))
       var layers: [Layer] = []
-      for l in 0..<config.layers {
-        let p = "encoder.layer.\(l)."
+      for index in 0..<self.config.layers {
+        let p = "encoder.layer.\(index)."
         layers.append(
           Layer(
             qkv: try dense(["query", "key", "value"].map { p + "attention.self." + $0 }, outputs: 3 * h, inputs: h),
             attentionOut: try dense([p + "attention.output.dense"], outputs: h, inputs: h),
-            attentionNorm: (try t(p + "attention.output.LayerNorm.weight", [h]), try t(p + "attention.output.LayerNorm.bias", [h])),
+            attentionNorm: (try l(p + "attention.output.LayerNorm.weight", [h]), try l(p + "attention.output.LayerNorm.bias", [h])),
             intermediate: try dense([p + "intermediate.dense"], outputs: i, inputs: h),
             output: try dense([p + "output.dense"], outputs: h, inputs: i),
-            outputNorm: (try t(p + "output.LayerNorm.weight", [h]), try t(p + "output.LayerNorm.bias", [h]))))
+            outputNorm: (try l(p + "output.LayerNorm.weight", [h]), try l(p + "output.LayerNorm.bias", [h]))))
       }
       self.layers = layers
-    } catch {
+    } catch let error as EncoderError {
+      throw error
+    } catch let error as SafeTensorsError {
       throw .weights(error)
+    } catch {
+      fatalError("unexpected error \(error)")
     }
     openblas_set_num_threads(1)
+  }
+
+  /// Reads and checks a tuned folder's config.json against the base configuration.
+  static func readTunedConfig(_ tuned: String, base: BertConfig) throws(EncoderError) -> (config: TunedConfig, bytes: Data) {
+    for file in ["config.json", "model.safetensors"] where !FileManager.default.fileExists(atPath: tuned + "/" + file) {
+      throw .missingFile(folder: tuned, file: file)
+    }
+    let path = tuned + "/config.json"
+    guard let bytes = FileManager.default.contents(atPath: path),
+      let config = try? JSONDecoder().decode(TunedConfig.self, from: bytes), config.format == TunedConfig.format
+    else {
+      throw .badConfig(path: path, reason: "not a tuned-encoder config ('format': '\(TunedConfig.format)', 'base', 'num_hidden_layers', 'labels', …; Training/train.py writes it)")
+    }
+    guard config.hiddenSize == base.hiddenSize, config.heads == base.heads, config.intermediateSize == base.intermediateSize else {
+      throw .badConfig(path: path, reason: "layer shapes (hidden \(config.hiddenSize), \(config.heads) heads, intermediate \(config.intermediateSize)) differ from the base's (\(base.hiddenSize), \(base.heads), \(base.intermediateSize))")
+    }
+    return (config, bytes)
   }
 
   /// Pooled, L2-normalised embeddings, one per text.

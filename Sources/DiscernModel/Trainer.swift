@@ -64,6 +64,10 @@ public struct Trainer {
   /// How much a row whose label is weak (assumed from its source) counts next to an annotated row.
   public var weakRowWeight = 0.05
   public var thresholds: [String: Double] = [:]
+  /// The rows the fusion layer is fitted on: "train" (with cross-fitted encoder logits) or "dev".
+  /// A tuned encoder's logits on train rows are in-sample — its layers learned from them — so the
+  /// fusion would over-trust them there; its dev logits are honest, and dev is what it is fitted on.
+  public var fusionSplit = "train"
 
   public init() {}
 
@@ -89,53 +93,45 @@ public struct Trainer {
         continue
       }
       progress("\(label): \(train.count) train rows (\(positives) positive), \(dev.count) dev rows")
-      let y = train.map { Double(view.rows[$0].labels[label]!) }
-      // Weak rows count less than annotated ones; then each class carries half the total weight.
-      let trust = train.map { view.rows[$0].weak.contains(label) ? weakRowWeight : 1 }
-      let positiveMass = zip(y, trust).filter { $0.0 == 1 }.reduce(0) { $0 + $1.1 }
-      let negativeMass = zip(y, trust).filter { $0.0 == 0 }.reduce(0) { $0 + $1.1 }
-      let total = positiveMass + negativeMass
-      let weights = zip(y, trust).map { $0 == 1 ? $1 * total / (2 * positiveMass) : $1 * total / (2 * negativeMass) }
+      let (y, weights) = balancedTargets(view, rows: train, label: label)
       let devTruth = dev.map { view.rows[$0].labels[label]! }
       // Model choices are made on the annotated dev rows where there are any: weak rows are easy
       // negatives from other sources and would make every choice look alike.
       let annotatedDev = dev.indices.filter { !view.rows[dev[$0]].weak.contains(label) }
       let selection = annotatedDev.isEmpty || Set(annotatedDev.map { devTruth[$0] }).count < 2 ? Array(dev.indices) : annotatedDev
-      func embeddingMatrix(_ rows: [Int]) -> [Double] { rows.flatMap { view.embeddings[$0].map(Double.init) } }
-      let trainX = embeddingMatrix(train)
-
-      // The head's penalty, by dev AUROC.
-      var best: (penalty: Double, auroc: Double, head: LogisticRegression)?
-      for penalty in headPenalties {
-        let head = LogisticRegression.fit(x: trainX, rows: train.count, columns: h, y: y, sampleWeights: weights, l2: penalty)
+      let head: LogisticRegression
+      let outOfFold: [Double]
+      if let tuned = encoder.tunedHeads, let row = tuned.labels.firstIndex(of: label) {
+        // A task-tuned encoder brings its own head, trained with its layers on these train rows: the
+        // fusion weighs its logits as they are (the teacher and student never saw dev or test).
+        head = LogisticRegression(weights: tuned.weights[row].map(Double.init), bias: Double(tuned.biases[row]))
+        outOfFold = train.map { head.logit(view.embeddings[$0].map(Double.init)) }
         let auroc = LabelMetrics.auroc(
           selection.map { head.logit(view.embeddings[dev[$0]].map(Double.init)) }, selection.map { devTruth[$0] })
-        progress(String(format: "  head, L2 %.3g: dev AUROC %.3f (%d rows)", penalty, auroc, selection.count))
-        if best == nil || auroc > best!.auroc { best = (penalty, auroc, head) }
+        progress(String(format: "  tuned encoder's head: dev AUROC %.3f (%d rows)", auroc, selection.count))
+      } else {
+        (head, outOfFold) = crossFittedHead(view: view, train: train, y: y, weights: weights, dev: dev, devTruth: devTruth, selection: selection, hidden: h, progress: progress)
       }
-      let head = best!.head
-      // Cross-fitting: each train row's encoder logit comes from a head that did not see it, so the
-      // fusion learns how far to trust the encoder on unseen text.
-      var outOfFold = [Double](repeating: 0, count: train.count)
-      for fold in 0..<folds {
-        let inFold = train.indices.filter { foldOf(view.rows[train[$0]].id) == fold }
-        let rest = train.indices.filter { foldOf(view.rows[train[$0]].id) != fold }
-        let foldHead = LogisticRegression.fit(
-          x: rest.flatMap { view.embeddings[train[$0]].map(Double.init) }, rows: rest.count, columns: h,
-          y: rest.map { y[$0] }, sampleWeights: rest.map { weights[$0] }, l2: best!.penalty)
-        for i in inFold { outOfFold[i] = foldHead.logit(view.embeddings[train[i]].map(Double.init)) }
+      let devHead = dev.map { head.logit(view.embeddings[$0].map(Double.init)) }
+      // Where the fusion learns: train rows with out-of-fold logits, or dev rows (see `fusionSplit`).
+      let fit: (rows: [Int], y: [Double], weights: [Double], encoder: [Double])
+      if fusionSplit == "dev" {
+        let (devY, devWeights) = balancedTargets(view, rows: dev, label: label)
+        fit = (dev, devY, devWeights, devHead)
+      } else {
+        fit = (train, y, weights, outOfFold)
       }
       // Pinned rules keep their YAML weight: they enter the fit as a fixed offset, not a column.
       let pinnedWeights = view.featureIDs.map { view.pinned[$0]?[label] }
       let free = view.featureIDs.indices.filter { pinnedWeights[$0] == nil }
-      let offsets = train.map { row in free.count == view.featureIDs.count ? 0 : view.featureIDs.indices.reduce(0.0) { $0 + (pinnedWeights[$1] ?? 0) * view.features[row][$1] } }
+      let offsets = fit.rows.map { row in free.count == view.featureIDs.count ? 0 : view.featureIDs.indices.reduce(0.0) { $0 + (pinnedWeights[$1] ?? 0) * view.features[row][$1] } }
       let d = free.count
-      let ruleX = train.flatMap { row in free.map { view.features[row][$0] } }
-      let fusedX = train.indices.flatMap { i in free.map { view.features[train[i]][$0] } + [outOfFold[i]] }
+      let ruleX = fit.rows.flatMap { row in free.map { view.features[row][$0] } }
+      let fusedX = fit.rows.indices.flatMap { i in free.map { view.features[fit.rows[i]][$0] } + [fit.encoder[i]] }
       let fused = LogisticRegression.fit(
-        x: fusedX, rows: train.count, columns: d + 1, y: y, sampleWeights: weights, l2: fusionPenalty, offsets: offsets)
+        x: fusedX, rows: fit.rows.count, columns: d + 1, y: fit.y, sampleWeights: fit.weights, l2: fusionPenalty, offsets: offsets)
       let rulesOnly = LogisticRegression.fit(
-        x: ruleX, rows: train.count, columns: d, y: y, sampleWeights: weights, l2: fusionPenalty, offsets: offsets)
+        x: ruleX, rows: fit.rows.count, columns: d, y: fit.y, sampleWeights: fit.weights, l2: fusionPenalty, offsets: offsets)
       func keyed(_ w: ArraySlice<Double>) -> [String: Double] {
         var weights = Dictionary(uniqueKeysWithValues: zip(free.map { view.featureIDs[$0] }, w).map { ($0, ($1 * 1e6).rounded() / 1e6) })
         for (index, pin) in pinnedWeights.enumerated() { if let pin { weights[view.featureIDs[index]] = pin } }
@@ -147,7 +143,6 @@ public struct Trainer {
         "encoder": LinearLogit(bias: 0, encoder: 1, rules: [:]),
       ]
       // Calibrated on dev, then measured on dev at the policy threshold.
-      let devHead = dev.map { head.logit(view.embeddings[$0].map(Double.init)) }
       let devFeatures = dev.map { featureDictionary(view, $0) }
       var calibrations: [String: Calibration] = [:]
       var metrics: [String: LabelMetrics] = [:]
@@ -189,6 +184,50 @@ public struct Trainer {
       trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: view.fingerprint, seed: seed),
       devMetrics: devMetrics, suggestedThresholds: suggestedThresholds)
     return Result(model: model, heads: heads)
+  }
+
+  /// A logistic head on the frozen embeddings (its penalty chosen by dev AUROC) and, for each train
+  /// row, the logit of a head that did not see it (cross-fitting), so the fusion learns how far to
+  /// trust the encoder on unseen text.
+  func crossFittedHead(
+    view: CorpusView, train: [Int], y: [Double], weights: [Double], dev: [Int], devTruth: [Int], selection: [Int],
+    hidden h: Int, progress: (String) -> Void
+  ) -> (head: LogisticRegression, outOfFold: [Double]) {
+    func embeddingMatrix(_ rows: [Int]) -> [Double] { rows.flatMap { view.embeddings[$0].map(Double.init) } }
+    let trainX = embeddingMatrix(train)
+    // The head's penalty, by dev AUROC.
+    var best: (penalty: Double, auroc: Double, head: LogisticRegression)?
+    for penalty in headPenalties {
+      let head = LogisticRegression.fit(x: trainX, rows: train.count, columns: h, y: y, sampleWeights: weights, l2: penalty)
+      let auroc = LabelMetrics.auroc(
+        selection.map { head.logit(view.embeddings[dev[$0]].map(Double.init)) }, selection.map { devTruth[$0] })
+      progress(String(format: "  head, L2 %.3g: dev AUROC %.3f (%d rows)", penalty, auroc, selection.count))
+      if best == nil || auroc > best!.auroc { best = (penalty, auroc, head) }
+    }
+    let head = best!.head
+    // Cross-fitting: each train row's encoder logit comes from a head that did not see it, so the
+    // fusion learns how far to trust the encoder on unseen text.
+    var outOfFold = [Double](repeating: 0, count: train.count)
+    for fold in 0..<folds {
+      let inFold = train.indices.filter { foldOf(view.rows[train[$0]].id) == fold }
+      let rest = train.indices.filter { foldOf(view.rows[train[$0]].id) != fold }
+      let foldHead = LogisticRegression.fit(
+        x: rest.flatMap { view.embeddings[train[$0]].map(Double.init) }, rows: rest.count, columns: h,
+        y: rest.map { y[$0] }, sampleWeights: rest.map { weights[$0] }, l2: best!.penalty)
+      for i in inFold { outOfFold[i] = foldHead.logit(view.embeddings[train[i]].map(Double.init)) }
+    }
+    return (head, outOfFold)
+  }
+
+  /// Targets and sample weights for `rows`: weak rows count less than annotated ones, then each
+  /// class carries half the total weight.
+  func balancedTargets(_ view: CorpusView, rows: [Int], label: String) -> (y: [Double], weights: [Double]) {
+    let y = rows.map { Double(view.rows[$0].labels[label]!) }
+    let trust = rows.map { view.rows[$0].weak.contains(label) ? weakRowWeight : 1 }
+    let positiveMass = zip(y, trust).filter { $0.0 == 1 }.reduce(0) { $0 + $1.1 }
+    let negativeMass = zip(y, trust).filter { $0.0 == 0 }.reduce(0) { $0 + $1.1 }
+    let total = positiveMass + negativeMass
+    return (y, zip(y, trust).map { $0 == 1 ? $1 * total / (2 * positiveMass) : $1 * total / (2 * negativeMass) })
   }
 
   /// A row's fold, from its id: stable across runs and machines.

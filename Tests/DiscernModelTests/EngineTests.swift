@@ -12,7 +12,8 @@ let hasEncoder = FileManager.default.fileExists(atPath: encoderFolder + "/model.
 /// The shipped model on the shipped rules and policy, as `discern` loads them.
 @Suite(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
 struct EngineTests {
-  static let encoder = try? BertEncoder(folder: encoderFolder, precision: .int8)
+  /// The shipped model was fitted on the distilled student, which it carries in its encoder/ folder.
+  static let encoder = try? BertEncoder(folder: encoderFolder, tuned: repositoryRoot + "/Models/default/encoder", precision: .int8)
 
   func engine(model: String = repositoryRoot + "/Models/default") throws -> Engine {
     try Engine(

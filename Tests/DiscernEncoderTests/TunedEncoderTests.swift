@@ -1,0 +1,79 @@
+import DiscernEncoder
+import Foundation
+import Testing
+
+/// The shipped student: its layers and heads from Models/default/encoder, the embeddings and
+/// tokenizer from the base model it was distilled on.
+let studentFolder = repositoryRoot + "/Models/default/encoder"
+
+struct LogitCase: Decodable, Sendable {
+  let text: String
+  let logits: [Float]
+}
+
+struct LogitFixture: Decodable {
+  let labels: [String]
+  let cases: [LogitCase]
+}
+
+@Suite(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+struct TunedEncoderTests {
+  /// PyTorch's logits for the reference texts (Training/golden.py, from the same files).
+  static let reference = fixture("student-logits.json", as: LogitFixture.self)
+
+  @Test func theStudentRunsThreeLayersWithItsOwnHeads() throws {
+    let student = try BertEncoder(folder: encoderFolder, tuned: studentFolder)
+    let base = try BertEncoder(folder: encoderFolder)
+    #expect(student.config.layers == 3 && base.config.layers == 6)
+    let heads = try #require(student.tunedHeads)
+    #expect(heads.labels == ["self_harm", "harming_others", "harmed_by_others"])
+    #expect(heads.encoder == student.fingerprint)
+    #expect(student.fingerprint != base.fingerprint)
+  }
+
+  @Test(arguments: [Precision.fp32, .int8])
+  func theStudentsLogitsMatchPyTorch(precision: Precision) throws {
+    let reference = try #require(Self.reference)
+    #expect(reference.cases.count >= 20)
+    let student = try BertEncoder(folder: encoderFolder, tuned: studentFolder, precision: precision)
+    let heads = try #require(student.tunedHeads)
+    #expect(heads.labels == reference.labels)
+    let logits = try student.logits(reference.cases.map(\.text), heads: heads)
+    // fp32 differs from PyTorch only by GELU's erf approximation and summation order (measured:
+    // under 1e-4); int8 by quantization (measured: at most 0.04 on these texts).
+    let tolerance: Float = precision == .fp32 ? 0.001 : 0.1
+    for (expected, actual) in zip(reference.cases, logits) {
+      for (e, a) in zip(expected.logits, actual) {
+        #expect(abs(e - a) <= tolerance, "\(expected.text.debugDescription): PyTorch \(e), Discern \(a)")
+      }
+    }
+  }
+
+  @Test func layersTrainedOnAnotherBaseAreRefusedNamingBoth() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tuned-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let config = try String(contentsOfFile: studentFolder + "/config.json", encoding: .utf8)
+      .replacingOccurrences(of: try BertEncoder(folder: encoderFolder).fingerprint, with: "fnv1a64:1234")
+    try config.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+    try FileManager.default.copyItem(atPath: studentFolder + "/model.safetensors", toPath: folder + "/model.safetensors")
+    let base = try BertEncoder(folder: encoderFolder).fingerprint
+    #expect {
+      try BertEncoder(folder: encoderFolder, tuned: folder)
+    } throws: { error in
+      "\(error)"
+        == "'\(folder)' extends base encoder all-MiniLM-L6-v2 (fnv1a64:1234), but '\(encoderFolder)' is \(base); "
+        + "pass the base it was trained on (--encoder PATH, 'make model' fetches the default) or retrain it (make train-encoder)"
+    }
+  }
+
+  @Test func aTunedFolderWithoutItsWeightsIsNamed() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tuned-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try FileManager.default.copyItem(atPath: studentFolder + "/config.json", toPath: folder + "/config.json")
+    #expect(throws: EncoderError.missingFile(folder: folder, file: "model.safetensors")) {
+      try BertEncoder(folder: encoderFolder, tuned: folder)
+    }
+  }
+}

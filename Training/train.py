@@ -1,0 +1,291 @@
+"""Fine-tunes a teacher encoder on the corpus and distils a 3-layer student from it.
+
+    python Training/train.py --corpus ../shared/data/corpus --base .models/all-MiniLM-L6-v2 \
+        --teacher-out .models/teacher --student-out Models/default/encoder
+
+Teacher: every transformer layer of the base model, one sigmoid head per label on the mean-pooled,
+L2-normalised output, masked loss for null labels, weak labels down-weighted; the epoch with the best
+dev AUROC (annotated dev rows, mean over labels) is kept. Student: layers 1, 3, 5 of the teacher,
+trained on the teacher's logits and pooled embeddings over the training texts. Both keep the base
+model's embeddings frozen, so each export holds only transformer layers and heads.
+"""
+import argparse
+import glob
+import gzip
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bert  # noqa: E402
+
+LABELS = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def read_corpus(folder, weak_weight):
+    """Rows with at least one label, per split: texts, label matrix (NaN = null), weight matrix."""
+    splits = {}
+    paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
+    for path in paths:
+        source = os.path.basename(path).removesuffix(".gz")
+        with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+            for line in f:
+                row = json.loads(line)
+                labels = [row["labels"].get(name) for name in LABELS]
+                if all(v is None for v in labels):
+                    continue
+                y = [math.nan if v is None else float(v) for v in labels]
+                w = [0.0 if v is None else (weak_weight if name in row.get("weak", []) else 1.0)
+                     for name, v in zip(LABELS, labels)]
+                # Selection uses annotated rows only; weak ones are easy negatives from other sources.
+                annotated = [v is not None and name not in row.get("weak", []) for name, v in zip(LABELS, labels)]
+                part = splits.setdefault(row["split"], {"text": [], "y": [], "w": [], "annotated": [], "source": []})
+                part["text"].append(row["text"])
+                part["y"].append(y)
+                part["w"].append(w)
+                part["annotated"].append(annotated)
+                part["source"].append(source)
+    for part in splits.values():
+        for key in ("y", "w", "annotated"):
+            part[key] = np.array(part[key])
+    return splits
+
+
+def tokenize(tokenizer, texts, max_length):
+    tokenizer.enable_truncation(max_length)
+    tokenizer.no_padding()
+    return [np.array(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
+
+
+def batches(lengths, batch_size, rng, shuffle):
+    """Index batches of similar length (less padding): shuffled, then sorted within pools of 50 batches."""
+    order = list(range(len(lengths)))
+    if shuffle:
+        rng.shuffle(order)
+    pool = batch_size * 50
+    out = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda i: lengths[i])
+        out += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def collate(ids, index, device):
+    longest = max(len(ids[i]) for i in index)
+    batch = np.zeros((len(index), longest), dtype=np.int64)
+    mask = np.zeros((len(index), longest), dtype=bool)
+    for row, i in enumerate(index):
+        batch[row, :len(ids[i])] = ids[i]
+        mask[row, :len(ids[i])] = True
+    return torch.from_numpy(batch).to(device), torch.from_numpy(mask).to(device)
+
+
+@torch.no_grad()
+def predict(model, ids, device, batch_size=128):
+    model.eval()
+    logits, pooled = np.zeros((len(ids), len(model.labels)), np.float32), np.zeros((len(ids), model.config["hidden_size"]), np.float32)
+    for index in batches([len(x) for x in ids], batch_size, None, shuffle=False):
+        x, m = collate(ids, index, device)
+        out, pool = model(x, m)
+        logits[index] = out.float().cpu().numpy()
+        pooled[index] = pool.float().cpu().numpy()
+    return logits, pooled
+
+
+def auroc(scores, truth):
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):  # average ranks over ties
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    positives = truth == 1
+    n_pos, n_neg = positives.sum(), (~positives).sum()
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    return (ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def dev_report(logits, part):
+    """Per label AUROC on annotated dev rows (weak rows where a label has no annotated ones)."""
+    report = {}
+    for k, name in enumerate(LABELS):
+        has = ~np.isnan(part["y"][:, k])
+        rows = has & part["annotated"][:, k]
+        if len(set(part["y"][rows, k])) < 2:
+            rows = has
+        if len(set(part["y"][rows, k])) < 2:
+            continue
+        report[name] = round(float(auroc(logits[rows, k], part["y"][rows, k])), 4)
+    return report
+
+
+def masked_bce(logits, y, w, pos_weight):
+    target = torch.nan_to_num(y, nan=0.0)
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
+    return (loss * w).sum() / w.sum().clamp(min=1e-6)
+
+
+def schedule(optimizer, total, warmup):
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
+
+
+def fit(model, train, dev, args, device, rng, loss_fn, epochs, name):
+    """AdamW with warm-up and linear decay; keeps the epoch with the best mean dev AUROC."""
+    layer_params = [p for p in model.layers.parameters()]
+    optimizer = torch.optim.AdamW(
+        [{"params": layer_params, "lr": args.lr}, {"params": model.heads.parameters(), "lr": args.head_lr}],
+        weight_decay=0.01)
+    steps_per_epoch = len(batches(train["lengths"], args.batch_size, random.Random(0), True))
+    scheduler = schedule(optimizer, steps_per_epoch * epochs, max(1, steps_per_epoch // 10))
+    best = (-1.0, None, None)
+    for epoch in range(epochs):
+        model.train()
+        started, seen, total_loss = time.time(), 0, 0.0
+        plan = batches(train["lengths"], args.batch_size, rng, shuffle=True)
+        for step, index in enumerate(plan):
+            x, m = collate(train["ids"], index, device)
+            logits, pooled = model(x, m)
+            loss = loss_fn(logits, pooled, index)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            seen += len(index)
+            total_loss += loss.item()
+            if step % 200 == 0 or step + 1 == len(plan):
+                rate = seen / max(time.time() - started, 1e-6)
+                log(f"  {name} epoch {epoch + 1}/{epochs} step {step + 1}/{len(plan)}  loss {total_loss / (step + 1):.4f}  {rate:.0f} rows/s")
+        logits, _ = predict(model, dev["ids"], device)
+        report = dev_report(logits, dev)
+        score = float(np.mean(list(report.values())))
+        log(f"  {name} epoch {epoch + 1}: dev AUROC {report} (mean {score:.4f})")
+        if score > best[0]:
+            best = (score, {k: v.detach().clone() for k, v in model.state_dict().items()}, report)
+    model.load_state_dict(best[1])
+    return best[2]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--base", required=True, help="the base encoder folder (config.json, model.safetensors, tokenizer.json)")
+    parser.add_argument("--base-name", default="all-MiniLM-L6-v2")
+    parser.add_argument("--base-fingerprint", help="the base model's Discern fingerprint, when --base is a copy "
+                        "(e.g. widened from F16 for a GPU machine); computed from --base otherwise")
+    parser.add_argument("--teacher-out", required=True)
+    parser.add_argument("--student-out", required=True)
+    parser.add_argument("--student-layers", default="1,3,5")
+    parser.add_argument("--teacher-epochs", type=int, default=2)
+    parser.add_argument("--student-epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--head-lr", type=float, default=2e-3)
+    parser.add_argument("--weak-weight", type=float, default=0.1)
+    parser.add_argument("--embedding-loss", type=float, default=1.0, help="weight of the student's pooled-embedding loss")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    rng = random.Random(args.seed)
+    started = time.time()
+
+    splits = read_corpus(args.corpus, args.weak_weight)
+    train, dev = splits["train"], splits["dev"]  # test is never read here
+    if args.limit:
+        def sample(part):
+            pick = sorted(random.Random(args.seed).sample(range(len(part["text"])), min(args.limit, len(part["text"]))))
+            return {k: ([v[i] for i in pick] if isinstance(v, list) else v[pick]) for k, v in part.items()}
+        train, dev = sample(train), sample(dev)
+    tokenizer = Tokenizer.from_file(os.path.join(args.base, "tokenizer.json"))
+    for part in (train, dev):
+        part["ids"] = tokenize(tokenizer, part["text"], args.max_length)
+        part["lengths"] = [len(x) for x in part["ids"]]
+    log(f"corpus: {len(train['text'])} train rows, {len(dev['text'])} dev rows; device {device}, "
+        f"{torch.get_num_threads()} threads, seed {args.seed}")
+
+    config, state = bert.load_base(args.base)
+    fingerprint = args.base_fingerprint or bert.base_fingerprint(args.base)
+    embeddings = {k: v for k, v in state.items() if k.startswith("embeddings.")}
+    trained_labels = [label for label, weight in zip(LABELS, train["w"].sum(0)) if weight > 0]
+    log(f"labels with training rows: {trained_labels}")
+    y = torch.from_numpy(train["y"]).float().to(device)
+    w = torch.from_numpy(train["w"]).float().to(device)
+    # Each label's positives weigh as much as its negatives (by weighted count), as Discern's heads do.
+    positives = (np.nan_to_num(train["y"]) * train["w"]).sum(0)
+    negatives = ((1 - np.nan_to_num(train["y"], nan=1.0)) * train["w"]).sum(0)
+    pos_weight = torch.tensor(np.where(positives > 0, negatives / np.maximum(positives, 1e-6), 1.0), dtype=torch.float32, device=device)
+    log(f"positive weights per label: {dict(zip(LABELS, np.round(pos_weight.cpu().numpy(), 3).tolist()))}")
+
+    # Teacher: every layer of the base model.
+    teacher = bert.Encoder(config, embeddings, config["num_hidden_layers"], LABELS).to(device)
+    teacher.load_layers(state, range(config["num_hidden_layers"]))
+    log(f"teacher: {config['num_hidden_layers']} layers, {args.teacher_epochs} epochs")
+    teacher_dev = fit(
+        teacher, train, dev, args, device, rng,
+        lambda logits, pooled, index: masked_bce(logits, y[index], w[index], pos_weight),
+        args.teacher_epochs, "teacher")
+    bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
+        "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
+        "dev_auroc": teacher_dev, "epochs": args.teacher_epochs})
+    log(f"wrote {args.teacher_out}/model.safetensors and config.json")
+
+    # The teacher's targets over the training texts, computed once (no dropout).
+    target_logits, target_pooled = (torch.from_numpy(a).to(device) for a in predict(teacher, train["ids"], device))
+
+    chosen = [int(i) for i in args.student_layers.split(",")]
+    student = bert.Encoder(config, embeddings, len(chosen), LABELS).to(device)
+    student.load_layers(teacher.layer_tensors(torch.float32), chosen)
+    student.heads.load_state_dict(teacher.heads.state_dict())
+    del teacher
+    log(f"student: teacher layers {chosen}, {args.student_epochs} epochs on the teacher's logits and embeddings")
+
+    def distillation(logits, pooled, index):
+        # Logits for every label the teacher learned (a label with no training rows gives no signal).
+        trained = w.sum(0) > 0
+        logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
+        embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
+        return logit_loss + args.embedding_loss * embedding_loss
+
+    student_dev = fit(student, train, dev, args, device, rng, distillation, args.student_epochs, "student")
+    bert.export(student, args.student_out, fingerprint, args.base_name, trained_labels, {
+        "role": "student", "layers_from_teacher": chosen, "seed": args.seed, "dev_auroc": student_dev,
+        "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs})
+    size = os.path.getsize(os.path.join(args.student_out, "model.safetensors"))
+    log(f"wrote {args.student_out}/model.safetensors ({size / 1e6:.1f} MB) and config.json")
+    log(f"done in {(time.time() - started) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
