@@ -22,6 +22,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -197,12 +198,14 @@ def main():
     parser.add_argument("--student-out", required=True)
     parser.add_argument("--student-layers", default="1,3,5")
     parser.add_argument("--teacher-epochs", type=int, default=2)
-    parser.add_argument("--student-epochs", type=int, default=4)
+    parser.add_argument("--student-epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--head-lr", type=float, default=2e-3)
     parser.add_argument("--weak-weight", type=float, default=0.1)
     parser.add_argument("--embedding-loss", type=float, default=1.0, help="weight of the student's pooled-embedding loss")
+    parser.add_argument("--label-loss", type=float, default=1.0, help="weight of the student's loss on the true labels")
+    parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training one")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
     parser.add_argument("--seed", type=int, default=17)
@@ -250,16 +253,26 @@ def main():
 
     # Teacher: every layer of the base model.
     teacher = bert.Encoder(config, embeddings, config["num_hidden_layers"], LABELS).to(device)
-    teacher.load_layers(state, range(config["num_hidden_layers"]))
-    log(f"teacher: {config['num_hidden_layers']} layers, {args.teacher_epochs} epochs")
-    teacher_dev = fit(
-        teacher, train, dev, args, device, rng,
-        lambda logits, pooled, index: masked_bce(logits, y[index], w[index], pos_weight),
-        args.teacher_epochs, "teacher")
-    bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
-        "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
-        "dev_auroc": teacher_dev, "epochs": args.teacher_epochs})
-    log(f"wrote {args.teacher_out}/model.safetensors and config.json")
+    if args.teacher_in:
+        with open(f"{args.teacher_in}/config.json") as f:
+            teacher_dev = json.load(f)["dev_auroc"]
+        weights = {k: v.float().to(device) for k, v in load_file(f"{args.teacher_in}/model.safetensors").items()}
+        teacher.load_layers(weights, range(config["num_hidden_layers"]))
+        rows = [LABELS.index(label) for label in trained_labels]
+        teacher.heads.weight.data[rows] = weights["heads.weight"]
+        teacher.heads.bias.data[rows] = weights["heads.bias"]
+        log(f"teacher: loaded from {args.teacher_in} (dev AUROC {teacher_dev})")
+    else:
+        teacher.load_layers(state, range(config["num_hidden_layers"]))
+        log(f"teacher: {config['num_hidden_layers']} layers, {args.teacher_epochs} epochs")
+        teacher_dev = fit(
+            teacher, train, dev, args, device, rng,
+            lambda logits, pooled, index: masked_bce(logits, y[index], w[index], pos_weight),
+            args.teacher_epochs, "teacher")
+        bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
+            "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
+            "dev_auroc": teacher_dev, "epochs": args.teacher_epochs})
+        log(f"wrote {args.teacher_out}/model.safetensors and config.json")
 
     # The teacher's targets over the training texts, computed once (no dropout).
     target_logits, target_pooled = (torch.from_numpy(a).to(device) for a in predict(teacher, train["ids"], device))
@@ -276,12 +289,16 @@ def main():
         trained = w.sum(0) > 0
         logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
-        return logit_loss + args.embedding_loss * embedding_loss
+        label_loss = masked_bce(logits, y[index], w[index], pos_weight) if args.label_loss else 0.0
+        return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss
 
-    student_dev = fit(student, train, dev, args, device, rng, distillation, args.student_epochs, "student")
+    # Its own random stream, so a student distilled from a loaded teacher (--teacher-in) is the one the
+    # whole pipeline would give.
+    student_dev = fit(student, train, dev, args, device, random.Random(args.seed + 1), distillation, args.student_epochs, "student")
     bert.export(student, args.student_out, fingerprint, args.base_name, trained_labels, {
         "role": "student", "layers_from_teacher": chosen, "seed": args.seed, "dev_auroc": student_dev,
-        "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs})
+        "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs, "label_loss": args.label_loss,
+        "embedding_loss": args.embedding_loss})
     size = os.path.getsize(os.path.join(args.student_out, "model.safetensors"))
     log(f"wrote {args.student_out}/model.safetensors ({size / 1e6:.1f} MB) and config.json")
     log(f"done in {(time.time() - started) / 60:.1f} min")
