@@ -92,17 +92,22 @@ $(TRAIN_VENV)/.installed: Training/requirements.txt
 # The whole encoder pipeline, seeded: fine-tune the teacher (.models/teacher), distil the 3-layer
 # student (Models/default/encoder), refit the fusion on the student (Models/default), on the teacher
 # and on frozen embeddings (.models/compare/), and compare the three on the test splits. PyTorch uses
-# a GPU when it sees one; on this 2-core machine's CPU the training takes about two hours.
+# a GPU when it sees one; on this 2-core machine's CPU the training takes about two and a half
+# hours. A smoke run elsewhere: make train-encoder MODEL_OUT=/tmp/smoke TEACHER_DIR=/tmp/smoke-teacher
+#   COMPARE_DIR=/tmp/smoke-compare TRAIN_ARGS="--limit 300 --teacher-epochs 1 --student-epochs 1"
+MODEL_OUT   ?= Models/default
+TEACHER_DIR ?= .models/teacher
+COMPARE_DIR ?= .models/compare
 train-encoder: deps model $(TRAIN_VENV)/.installed
 	$(TRAIN_VENV)/bin/python Training/train.py --corpus $(CORPUS) --base $(ENCODER_DIR) \
-	  --teacher-out .models/teacher --student-out Models/default/encoder
+	  --teacher-out $(TEACHER_DIR) --student-out $(MODEL_OUT)/encoder $(TRAIN_ARGS)
 	$(SWIFT) build -c release --product discern
-	.build/release/discern train --corpus $(CORPUS) --out Models/default --threads 2
-	.build/release/discern train --corpus $(CORPUS) --tuned .models/teacher --out .models/compare/teacher --threads 2
-	.build/release/discern train --corpus $(CORPUS) --out .models/compare/frozen --threads 2
+	.build/release/discern train --corpus $(CORPUS) --out $(MODEL_OUT) --threads 2
+	.build/release/discern train --corpus $(CORPUS) --tuned $(TEACHER_DIR) --out $(COMPARE_DIR)/teacher --threads 2
+	.build/release/discern train --corpus $(CORPUS) --out $(COMPARE_DIR)/frozen --threads 2
 	python3 Training/compare.py --discern .build/release/discern --corpus $(CORPUS) \
-	  --models frozen=.models/compare/frozen,teacher=.models/compare/teacher,student=Models/default
-	@echo "wrote .models/teacher (teacher layers), Models/default/encoder (student), Models/default (fused model on the student), .models/compare/{teacher,frozen}"
+	  --models frozen=$(COMPARE_DIR)/frozen,teacher=$(COMPARE_DIR)/teacher,student=$(MODEL_OUT)
+	@echo "wrote $(TEACHER_DIR) (teacher layers), $(MODEL_OUT)/encoder (student), $(MODEL_OUT) (fused model on the student), $(COMPARE_DIR)/teacher and $(COMPARE_DIR)/frozen"
 
 # Discern's test-split figures (rules-only, encoder-only, fused) beside TF-IDF + logistic regression
 # trained and scored on the same splits in the same run.

@@ -168,7 +168,7 @@ def main():
         for peer in engines[len(ours):]:
             cells = []
             for title, _, _, batch in columns:
-                ratio = figures[ours][title] / figures[peer][title]
+                ratio = figures[mine][title] / figures[peer][title]
                 cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
             print(f"| {mine} vs {peer} | " + " | ".join(cells) + " |")
     print()

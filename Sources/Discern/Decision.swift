@@ -12,6 +12,8 @@ public struct Decision: Sendable, Codable {
   public let emoji: [EmojiMeaning]
   /// Two or three sentences built only from the largest contributions and their evidence.
   public let rationale: String
+  /// Every rule that fired (stable and shadow) with its feature value: what audits count per rule.
+  public let hits: [String: Double]
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
 }
@@ -90,34 +92,53 @@ extension Engine {
   }
 
   /// Decisions for a batch (the encoder runs once over the batch). `thresholds` overrides the
-  /// policy's per label (the REPL's `:threshold`).
-  public func decide(_ texts: [String], thresholds: [String: Double] = [:]) -> [Decision] {
-    let embeddings = encoder.embed(texts)
+  /// policy's per label (the REPL's `:threshold`). `.rulesOnly` skips the encoder and decides with
+  /// the model's rules-only ablation and its own calibration: a fast triage pass, less accurate.
+  /// Messages are split between the encoder's threads.
+  public func decide(_ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused) -> [Decision] {
+    let encoderLogits: [[Float]] = variant == .fused ? encoder.embed(texts).map(heads.logits) : []
+    // Split into contiguous parts, one per thread, each with its own matcher.
+    let parts = min(max(1, encoder.threads), max(1, texts.count / 16))
+    return parallelMap(parts, threads: parts, minimumPerPart: 1) { part in
+      decide((texts.count * part / parts)..<(texts.count * (part + 1) / parts), texts, encoderLogits, thresholds: thresholds, variant: variant)
+    }.flatMap { $0 }
+  }
+
+  /// Which logit decides: the fusion of rules and encoder, or the rules alone.
+  public enum Variant: String, Sendable {
+    case fused
+    case rulesOnly = "rules"
+  }
+
+  private func decide(
+    _ range: Range<Int>, _ texts: [String], _ encoderLogits: [[Float]], thresholds: [String: Double], variant: Variant
+  ) -> [Decision] {
     let matcher = PCRE2Matcher()
-    return zip(texts, embeddings).map { text, embedding in
+    let logits = variant == .fused ? fused : rulesOnly
+    return range.map { row in
+      let text = texts[row]
       let evaluation = ruleSet.evaluate(text, matcher: matcher)
       let features = stableFeatures(evaluation)
-      let encoderLogits = heads.logits(embedding)
       var labels: [LabelDecision] = []
       for (index, label) in heads.labels.enumerated() {
-        guard let labelModel = model.labels[label], let fused = fused[label] else { continue }
+        guard let labelModel = model.labels[label], let linear = logits[label] else { continue }
         var contributions = features.keys.sorted().compactMap { id -> Contribution? in
-          guard let weight = fused.rules[id], weight != 0 else { return nil }
+          guard let weight = linear.rules[id], weight != 0 else { return nil }
           return Contribution(feature: id, value: features[id]!, weight: weight, contribution: weight * features[id]!)
         }
-        let encoderLogit = Double(encoderLogits[index])
-        if fused.encoder != 0 {
-          contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: fused.encoder, contribution: fused.encoder * encoderLogit))
+        let encoderLogit = variant == .fused ? Double(encoderLogits[row][index]) : 0
+        if linear.encoder != 0 {
+          contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: linear.encoder, contribution: linear.encoder * encoderLogit))
         }
         contributions.sort { abs($0.contribution) > abs($1.contribution) }
-        let logit = fused.logit(features: features, encoderLogit: encoderLogit)
-        let probability = (labelModel.calibration["fused"] ?? .platt(a: 1, b: 0)).probability(logit)
+        let logit = linear.logit(features: features, encoderLogit: encoderLogit)
+        let probability = (labelModel.calibration[variant.rawValue] ?? .platt(a: 1, b: 0)).probability(logit)
         let policyLabel = policy.label(label)
         let threshold = thresholds[label] ?? policyLabel?.threshold ?? 0.5
         let flagged = probability >= threshold
         labels.append(
           LabelDecision(
-            label: label, probability: probability, flagged: flagged, threshold: threshold, logit: logit, bias: fused.bias,
+            label: label, probability: probability, flagged: flagged, threshold: threshold, logit: logit, bias: linear.bias,
             contributions: contributions,
             actions: flagged ? Actions(author: policyLabel?.author ?? [], others: policyLabel?.others ?? []) : Actions(author: [], others: [])))
       }
@@ -128,9 +149,11 @@ extension Engine {
       let emoji = evaluation.evidence.compactMap(\.lexicon).filter { seen.insert($0.emoji).inserted }.map {
         EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
       }
+      var hits: [String: Double] = [:]
+      for (index, rule) in ruleSet.rules.enumerated() where evaluation.features[index] != 0 { hits[rule.id] = evaluation.features[index] }
       return Decision(
         text: text, labels: labels, spans: spans, emoji: emoji,
-        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence))
+        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)
     }
   }
 

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
   /// wins over the learned weight (training keeps pins as they are, so the two differ only for a pin
   /// added or changed since), and staff see its effect at once.
   let fused: [String: LinearLogit]
+  /// The rules-only ablation per label, pins put in the same way (`decide(_:variant: .rulesOnly)`).
+  let rulesOnly: [String: LinearLogit]
   /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
   let stableRules: [(index: Int, id: String)]
 
@@ -75,10 +77,14 @@ public final class Engine: @unchecked Sendable {
     self.model = model
     self.warnings = warnings
     stableRules = ruleSet.rules.enumerated().filter { $0.element.status == .stable }.map { ($0.offset, $0.element.id) }
-    fused = model.labels.mapValues(\.fused).reduce(into: [:]) { fused, entry in
-      var logit = entry.value
-      for rule in ruleSet.rules { if let pin = rule.pinnedWeights[entry.key] { logit.rules[rule.id] = pin } }
-      fused[entry.key] = logit
+    func pinned(_ logits: [String: LinearLogit]) -> [String: LinearLogit] {
+      logits.reduce(into: [:]) { result, entry in
+        var logit = entry.value
+        for rule in ruleSet.rules { if let pin = rule.pinnedWeights[entry.key] { logit.rules[rule.id] = pin } }
+        result[entry.key] = logit
+      }
     }
+    fused = pinned(model.labels.mapValues(\.fused))
+    rulesOnly = pinned(model.labels.mapValues(\.rulesOnly))
   }
 }

@@ -18,13 +18,20 @@ struct AuditCommand: ParsableCommand {
   @OptionGroup var encoderOptions: EncoderOptions
   @OptionGroup var engineOptions: EngineOptions
 
-  @Argument(help: "A JSONL file, or '-' for standard input.")
+  @Argument(help: "A JSONL or CSV file (CSV when it ends in .csv or with --csv), or '-' for standard input.")
   var input: String
 
-  @Option(help: "Write the records here instead of standard output.")
+  @Option(help: "Write the records here instead of standard output; CSV when it ends in .csv.")
   var out: String?
 
+  @Flag(help: "Read the input as CSV (a header row naming 'text' and optionally 'id'; other columns pass through).")
+  var csv = false
 
+  @Flag(help: "Decide with the rules alone (the model's rules-only ablation): no encoder, much faster, less accurate.")
+  var rulesOnly = false
+
+  @Option(help: "Also write report.md and report.html (self-contained, charts inline) into this folder.")
+  var report: String?
 
   @Flag(help: "Continue an interrupted audit: keep the complete records already in --out and audit only the lines after them.")
   var resume = false
@@ -35,49 +42,73 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Longest message accepted, in bytes of UTF-8.")
   var maxBytes: Int = 100_000
 
+  var csvInput: Bool { csv || input.lowercased().hasSuffix(".csv") }
+  var csvOutput: Bool { out?.lowercased().hasSuffix(".csv") ?? false }
+
   func validate() throws {
     if batch < 1 { throw ValidationError("--batch must be at least 1.") }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
+    if resume && csvOutput { throw ValidationError("--resume continues JSONL output; write the audit to a .jsonl file to resume it.") }
+    if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
   }
 
   func run() throws {
     guard let reader = input == "-" ? LineReader(handle: .standardInput) : LineReader(path: input) else {
       throw ValidationError("Cannot read '\(input)'.")
     }
+    var records = CSVRecordReader(lines: reader)
+    if csvInput, !records.readHeader() {
+      throw ValidationError("'\(input)': \(records.headerError ?? "unreadable CSV header")")
+    }
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load(model: engineOptions.model))
     let output: FileHandle
     var done = 0
     if let out {
-      if resume, FileManager.default.fileExists(atPath: out) {
-        done = try Self.completeRecords(in: out)
-      } else {
-        guard FileManager.default.createFile(atPath: out, contents: nil) else { throw ValidationError("Cannot write '\(out)'.") }
-      }
-      guard let handle = FileHandle(forWritingAtPath: out) else { throw ValidationError("Cannot write '\(out)'.") }
-      handle.seekToEndOfFile()
-      output = handle
+      let resuming = resume && FileManager.default.fileExists(atPath: out)
+      if resuming { done = try Self.completeRecords(in: out) }
+      // Opened in place (created or truncated, or appended to when resuming), never replaced: the
+      // path may be a device such as /dev/null, or a file another process is watching.
+      let descriptor = open(out, O_WRONLY | O_CREAT | (resuming ? O_APPEND : O_TRUNC), 0o644)
+      guard descriptor >= 0 else { throw ValidationError("Cannot write '\(out)': \(String(cString: strerror(errno))).") }
+      output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     } else {
       output = .standardOutput
     }
     var auditor = Auditor(engine: engine, maxBytes: maxBytes)
+    auditor.variant = rulesOnly ? .rulesOnly : .fused
+    auditor.format = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl
+    if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
+    if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
     var pending: [AuditInput] = []
-    var lineNumber = 0
+    var count = 0
     let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
     func flush() throws {
       for record in auditor.decide(pending) { output.write(record + Data("\n".utf8)) }
       pending.removeAll(keepingCapacity: true)
-      progress?.show(records: lineNumber - done, bytes: reader.bytesRead)
+      progress?.show(records: count - done, bytes: reader.bytesRead)
     }
-    while let line = reader.next() {
-      lineNumber += 1
-      if lineNumber <= done { continue }
-      pending.append(AuditInput(line: lineNumber, bytes: line))
+    while true {
+      let next: AuditInput
+      if csvInput {
+        guard let (line, bytes) = records.nextRecord() else { break }
+        next = AuditInput(line: line, bytes: bytes, header: records.header)
+      } else {
+        guard let bytes = reader.next() else { break }
+        next = AuditInput(line: count + 1, bytes: bytes)
+      }
+      count += 1
+      if count <= done { continue }
+      pending.append(next)
       if pending.count >= batch { try flush() }
     }
     try flush()
     progress?.finish()
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
-    progressLine("audited \(lineNumber - done) records: \(lineNumber - done - auditor.errors) decided, \(auditor.errors) errors")
+    progressLine("audited \(count - done) records: \(count - done - auditor.errors) decided, \(auditor.errors) errors")
+    if let folder = report, let accumulated = auditor.report {
+      try accumulated.write(to: folder, input: input)
+      progressLine("wrote \(folder)/report.md and \(folder)/report.html")
+    }
   }
 
   /// How many complete records an earlier run left in `path`, after cutting off a half-written
@@ -121,15 +152,13 @@ final class AuditProgress {
   func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }
 
-struct AuditInput {
-  let line: Int
-  let bytes: Data
-}
-
 /// Turns input lines into output records, keeping their order.
 struct Auditor {
   let engine: Engine
   let maxBytes: Int
+  var variant: Engine.Variant = .fused
+  var format: AuditRecordFormat = .jsonl
+  var report: AuditReport? = nil
   var errors = 0
 
   enum Parsed {
@@ -137,19 +166,30 @@ struct Auditor {
     case error(id: String?, reason: String)
   }
 
-  func parse(_ bytes: Data) -> Parsed {
+  func parse(_ input: AuditInput) -> Parsed {
+    let bytes = input.bytes
     // JSON escapes can take six bytes per character; past that, the text cannot be within the limit
     // and the line is not worth parsing.
     guard bytes.count <= maxBytes * 6 + 4096 else {
       return .error(id: nil, reason: "record of \(bytes.count) bytes is over the size limit (\(maxBytes) bytes of text)")
     }
-    guard String(validating: bytes, as: UTF8.self) != nil else {
+    guard let string = String(validating: bytes, as: UTF8.self) else {
       let offset = firstInvalidUTF8(bytes)
-      return .error(id: nil, reason: "invalid UTF-8 at byte \(offset) of the line")
+      return .error(id: nil, reason: "invalid UTF-8 at byte \(offset) of the \(input.header == nil ? "line" : "record")")
     }
-    guard let object = try? JSONSerialization.jsonObject(with: bytes) else { return .error(id: nil, reason: "not valid JSON") }
-    guard let fields = object as? [String: Any] else { return .error(id: nil, reason: "not a JSON object") }
-    let id = (fields["id"] as? String) ?? (fields["id"] as? NSNumber).map { "\($0)" }
+    let fields: [String: Any]
+    if let header = input.header {
+      guard let values = CSV.fields(string) else { return .error(id: nil, reason: "unclosed quote in the CSV record") }
+      guard values.count == header.count else {
+        return .error(id: nil, reason: "\(values.count) CSV fields where the header has \(header.count)")
+      }
+      fields = Dictionary(zip(header, values).map { ($0, $1 as Any) }, uniquingKeysWith: { first, _ in first })
+    } else {
+      guard let object = try? JSONSerialization.jsonObject(with: bytes) else { return .error(id: nil, reason: "not valid JSON") }
+      guard let object = object as? [String: Any] else { return .error(id: nil, reason: "not a JSON object") }
+      fields = object
+    }
+    let id = (fields["id"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? (fields["id"] as? NSNumber).map { "\($0)" }
     guard let text = fields["text"] as? String else {
       return .error(id: id, reason: fields["text"] == nil ? "no 'text' field" : "'text' is not a string")
     }
@@ -171,25 +211,33 @@ struct Auditor {
   }
 
   mutating func decide(_ inputs: [AuditInput]) -> [Data] {
-    let parsed = inputs.map { parse($0.bytes) }
+    let threads = engine.encoder.threads
+    let parsed = parallelMap(inputs.count, threads: threads) { parse(inputs[$0]) }
     var texts: [String] = []
-    for case .message(_, let text, _) in parsed { texts.append(text) }
-    var decisions = engine.decide(texts).makeIterator()
-    var records: [Data] = []
-    for (input, item) in zip(inputs, parsed) {
-      var object: [String: Any]
-      switch item {
-      case .message(let id, _, let metadata):
-        let decision = decisions.next()!
-        object = (try? JSONSerialization.jsonObject(with: Data(DecisionJSON.line(decision).utf8))) as? [String: Any] ?? [:]
-        object["id"] = id ?? NSNull()
-        if !metadata.isEmpty { object["metadata"] = metadata }
-      case .error(let id, let reason):
-        errors += 1
-        object = ["id": id ?? NSNull(), "error": reason]
+    var decisionOf = [Int](repeating: -1, count: inputs.count)
+    for (index, item) in parsed.enumerated() {
+      if case .message(_, let text, _) = item {
+        decisionOf[index] = texts.count
+        texts.append(text)
       }
-      object["line"] = input.line
-      records.append((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+    let decisions = engine.decide(texts, variant: variant)
+    let format = self.format
+    let records = parallelMap(inputs.count, threads: threads) { index -> Data in
+      switch parsed[index] {
+      case .message(let id, _, let metadata):
+        format.record(line: inputs[index].line, id: id, decision: decisions[decisionOf[index]], error: nil, metadata: metadata)
+      case .error(let id, let reason):
+        format.record(line: inputs[index].line, id: id, decision: nil, error: reason, metadata: [:])
+      }
+    }
+    for (index, item) in parsed.enumerated() {
+      switch item {
+      case .message(let id, _, let metadata): report?.add(decisions[decisionOf[index]], id: id, line: inputs[index].line, metadata: metadata)
+      case .error:
+        errors += 1
+        report?.addError()
+      }
     }
     return records
   }

@@ -41,7 +41,7 @@ struct ExplainCommand: ParsableCommand {
     let colour = !noColor && isatty(STDOUT_FILENO) == 1
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {
-        print(json ? try DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
+        print(json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
       }
     }
   }
@@ -72,10 +72,10 @@ enum DecisionJSON {
       spans: decision.spans, emoji: decision.emoji, rationale: decision.rationale)
   }
 
-  static func line(_ decision: Decision) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(record(decision)), as: UTF8.self)
+  static func line(_ decision: Decision) -> String {
+    var json = JSONText()
+    json.decision(decision)
+    return json.text
   }
 }
 

@@ -88,7 +88,7 @@ struct ReplSession {
     guard line.hasPrefix(":") else {
       let decision = engine.decide(line, thresholds: thresholds)
       last = decision
-      print(json ? ((try? DecisionJSON.line(decision)) ?? "") : DecisionView.render(decision, colour: colour))
+      print(json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
       return .continue
     }
     let words = line.dropFirst().split(separator: " ", omittingEmptySubsequences: true).map(String.init)

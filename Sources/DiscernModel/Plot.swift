@@ -4,12 +4,17 @@ import Foundation
 /// the fused model.
 public enum EvaluationPlot {
   public static func svg(_ evaluation: Evaluation, split: String) -> String {
-    var byLabel: [(label: String, probabilities: [Double], truth: [Int], files: [String])] = []
+    var byLabel: [(label: String, probabilities: [Double], truth: [Int])] = []
     for label in allLabels {
       let cells = evaluation.cells.filter { $0.label == label && !$0.weak }
       guard !cells.isEmpty else { continue }
-      byLabel.append((label, cells.flatMap(\.fusedProbabilities), cells.flatMap(\.truth), cells.map(\.file)))
+      byLabel.append((label, cells.flatMap(\.fusedProbabilities), cells.flatMap(\.truth)))
     }
+    return svg(byLabel, caption: split)
+  }
+
+  /// One row per label: the reliability diagram (titled with `caption`) and the precision–recall curve.
+  public static func svg(_ byLabel: [(label: String, probabilities: [Double], truth: [Int])], caption split: String) -> String {
     let panel = 260.0, margin = 50.0, rowHeight = panel + 2 * margin
     let width = 2 * (panel + 2 * margin), height = max(1, Double(byLabel.count)) * rowHeight
     var out = """
