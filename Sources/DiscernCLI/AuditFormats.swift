@@ -123,17 +123,21 @@ enum AuditRecordFormat {
       json.raw("{\"id\":")
       if let id { json.string(id) } else { json.raw("null") }
       json.raw(",\"line\":\(line)")
-      if let metadata = metadataJSON() { json.raw(",\"metadata\":" + metadata) }
+      if !metadata.isEmpty {
+        json.raw(",\"metadata\":")
+        json.any(metadata)
+      }
       if let error {
         json.raw(",\"error\":")
         json.string(error)
         json.raw("}")
-        return Data(json.text.utf8)
+        return json.data
       }
-      var body = JSONText()
-      body.decision(decision!)
-      json.raw("," + body.text.dropFirst())
-      return Data(json.text.utf8)
+      json.raw(",")
+      let start = json.bytes.count
+      json.decision(decision!)
+      json.bytes.remove(at: start)  // the decision's own opening brace
+      return json.data
     case .csv(let labels):
       var cells = [String(line), id ?? "", error ?? ""]
       for label in labels {

@@ -253,4 +253,80 @@ import Testing
     #expect(resumed.stderr.hasSuffix("audited 3 records: 2 decided, 1 errors\n"))
     #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == complete)
   }
+
+  /// CSV in, CSV out: a quoted field spanning lines is one record (numbered by its first line), a row
+  /// with the wrong number of fields is an error row, and the other columns pass through.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func auditReadsAndWritesCSV() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/queue.csv", output = folder + "/out.csv"
+    try """
+      id,text,queue
+      a,"this group project will be the death of me, honestly",q1
+      b,"I think I'm going to hurt myself tonight
+      and nobody would notice",q2
+      c,too,many,fields
+      d,just a normal day,q1
+
+      """.write(toFile: input, atomically: true, encoding: .utf8)
+    let run = try discern("audit", input, "--out", output)
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.hasSuffix("audited 4 records: 3 decided, 1 errors\n"))
+    let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(rows[0] == "line,id,error,self_harm_probability,self_harm_flagged,harming_others_probability,harming_others_flagged,harmed_by_others_probability,harmed_by_others_flagged,top_contributions,spans,rationale,metadata")
+    #expect(rows.count == 5)
+    #expect(rows[1].hasPrefix("2,a,,"))
+    #expect(rows[2].hasPrefix("3,b,,") && rows[2].contains(",1,"))
+    #expect(rows[3].hasPrefix("5,,4 CSV fields where the header has 3,"))
+    #expect(rows[4].hasPrefix("6,d,,") && rows[4].hasSuffix(#","{""queue"":""q1""}""#))
+  }
+
+  /// The report: counts, accuracy against the input's labels, rule hit frequencies and the shadow
+  /// rules' section, in Markdown and in a self-contained HTML page with inline SVG charts.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func auditWritesAReportWithAccuracyRuleHitsAndShadowRules() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/labelled.jsonl"
+    let rows = [
+      ("I think I'm going to hurt myself tonight", 1), ("this group project will be the death of me lol 😂", 0),
+      ("I have written my goodbye letters", 1), ("what a lovely sunny day", 0), ("my phone is dead 💀💀", 0),
+    ]
+    try rows.enumerated().map { #"{"id": "r\#($0)", "text": "\#($1.0)", "labels": {"self_harm": \#($1.1)}}"# }
+      .joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+    let run = try discern("audit", input, "--out", folder + "/out.jsonl", "--report", folder + "/report")
+    #expect(run.status == 0, "\(run.stderr)")
+    let markdown = try String(contentsOfFile: folder + "/report/report.md", encoding: .utf8)
+    #expect(markdown.contains("| 5 | 5 | 0 | rules + encoder (fused) |"))
+    #expect(markdown.contains("## Accuracy against the input's labels"))
+    #expect(markdown.contains("| self_harm | 5 | 2 |"))
+    #expect(markdown.contains("| serious-intent.goodbye-note | stable | 1 | 20.0% | 1.00 (1) |"))
+    #expect(markdown.contains("## Shadow rules"))
+    #expect(markdown.contains("| hyperbole.dead-emoji |"))
+    let html = try String(contentsOfFile: folder + "/report/report.html", encoding: .utf8)
+    #expect(html.contains("<svg") && html.contains("reliability") && !html.contains("<script"))
+  }
+
+  /// Rules-only audits never run the encoder: no record has an encoder term.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func aRulesOnlyAuditHasNoEncoderTerms() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/in.jsonl"
+    try #"{"id": "1", "text": "I think I'm going to hurt myself tonight"}"#.write(toFile: input, atomically: true, encoding: .utf8)
+    let run = try discern("audit", input, "--rules-only")
+    #expect(run.status == 0, "\(run.stderr)")
+    let record = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    let labels = try #require(record["labels"] as? [String: [String: Any]])
+    let features = labels.values.flatMap { ($0["contributions"] as? [[String: Any]] ?? []).compactMap { $0["feature"] as? String } }
+    #expect(!features.isEmpty && !features.contains("encoder"))
+  }
+
+  /// Writing to /dev/null opens it in place; it stays a device.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func anAuditToDevNullLeavesTheDevice() throws {
+    let folder = try rulesFolder([:])
+    try #"{"text": "hello"}"#.write(toFile: folder + "/in.jsonl", atomically: true, encoding: .utf8)
+    #expect(try discern("audit", folder + "/in.jsonl", "--out", "/dev/null").status == 0)
+    let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+    #expect(type == .typeCharacterSpecial)
+  }
 }
