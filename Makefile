@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain train train-encoder model clean
+.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit train train-encoder model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -119,6 +119,13 @@ bench-accuracy: deps model $(BENCH_VENV)/.installed
 bench-explain: deps model
 	$(SWIFT) build -c release --product discern
 	python3 Benchmarks/bench_explain.py --discern .build/release/discern
+
+# `discern audit` over all of suicidal_keyword_tweets, rules-only and with the int8 student on two
+# threads, with peak memory; then peak memory at 10k and 100k records.
+bench-audit: deps model
+	$(SWIFT) build -c release --product discern
+	python3 Benchmarks/bench_audit.py --discern .build/release/discern \
+	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl --threads 2 $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

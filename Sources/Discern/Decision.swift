@@ -95,8 +95,12 @@ extension Engine {
   /// policy's per label (the REPL's `:threshold`). `.rulesOnly` skips the encoder and decides with
   /// the model's rules-only ablation and its own calibration: a fast triage pass, less accurate.
   /// Messages are split between the encoder's threads.
-  public func decide(_ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused) -> [Decision] {
-    let encoderLogits: [[Float]] = variant == .fused ? encoder.embed(texts).map(heads.logits) : []
+  /// `embeddings`, when given, are the encoder's for `texts` (an impact diff shares them between two
+  /// engines on the same encoder).
+  public func decide(
+    _ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused, embeddings: [[Float]]? = nil
+  ) -> [Decision] {
+    let encoderLogits: [[Float]] = variant == .fused ? (embeddings ?? encoder.embed(texts)).map(heads.logits) : []
     // Split into contiguous parts, one per thread, each with its own matcher.
     let parts = min(max(1, encoder.threads), max(1, texts.count / 16))
     return parallelMap(parts, threads: parts, minimumPerPart: 1) { part in

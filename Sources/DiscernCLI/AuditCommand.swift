@@ -33,6 +33,12 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Also write report.md and report.html (self-contained, charts inline) into this folder.")
   var report: String?
 
+  @Option(help: "Also decide with these rules (the current ones as a baseline), and report every decision that flips: into --report DIR's impact.md, else to stderr.")
+  var baselineRules: String?
+
+  @Option(help: "Also decide with this model folder as a baseline, and report every decision that flips (with --baseline-rules, both form the baseline).")
+  var baselineModel: String?
+
   @Flag(help: "Continue an interrupted audit: keep the complete records already in --out and audit only the lines after them.")
   var resume = false
 
@@ -50,6 +56,7 @@ struct AuditCommand: ParsableCommand {
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
     if resume && csvOutput { throw ValidationError("--resume continues JSONL output; write the audit to a .jsonl file to resume it.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
+    if resume && (baselineRules != nil || baselineModel != nil) { throw ValidationError("an impact diff needs the whole input in one run; leave out --resume.") }
   }
 
   func run() throws {
@@ -78,6 +85,15 @@ struct AuditCommand: ParsableCommand {
     auditor.variant = rulesOnly ? .rulesOnly : .fused
     auditor.format = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
+    if baselineRules != nil || baselineModel != nil {
+      let model = baselineModel ?? engineOptions.model
+      var options = engineOptions
+      options.model = model
+      let sameEncoder = encoderOptions.tunedFolder(model: model) == encoderOptions.tunedFolder(model: engineOptions.model)
+      let encoder = sameEncoder ? engine.encoder : try encoderOptions.load(model: model)
+      auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder)
+      auditor.impact = AuditImpact()
+    }
     if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
     var pending: [AuditInput] = []
     var count = 0
@@ -108,6 +124,16 @@ struct AuditCommand: ParsableCommand {
     if let folder = report, let accumulated = auditor.report {
       try accumulated.write(to: folder, input: input)
       progressLine("wrote \(folder)/report.md and \(folder)/report.html")
+    }
+    if let impact = auditor.impact {
+      let baseline = [baselineRules.map { "rules \($0)" }, baselineModel.map { "model \($0)" }].compactMap { $0 }.joined(separator: " and ")
+      progressLine(impact.summary)
+      if let folder = report {
+        try impact.markdown(baseline: baseline).write(toFile: folder + "/impact.md", atomically: true, encoding: .utf8)
+        progressLine("wrote \(folder)/impact.md")
+      } else {
+        progressLine(impact.markdown(baseline: baseline))
+      }
     }
   }
 
@@ -159,6 +185,9 @@ struct Auditor {
   var variant: Engine.Variant = .fused
   var format: AuditRecordFormat = .jsonl
   var report: AuditReport? = nil
+  /// The configuration a change is compared against, and what flipped.
+  var baseline: Engine? = nil
+  var impact: AuditImpact? = nil
   var errors = 0
 
   enum Parsed {
@@ -221,7 +250,18 @@ struct Auditor {
         texts.append(text)
       }
     }
-    let decisions = engine.decide(texts, variant: variant)
+    // One encoder pass for both configurations when they share the encoder.
+    let embeddings = variant == .fused && baseline != nil ? engine.encoder.embed(texts) : nil
+    let decisions = engine.decide(texts, variant: variant, embeddings: embeddings)
+    if let baseline {
+      let shared = baseline.encoder === engine.encoder ? embeddings : nil
+      let before = baseline.decide(texts, variant: variant, embeddings: shared)
+      for (index, item) in parsed.enumerated() {
+        if case .message(let id, _, _) = item {
+          impact?.add(baseline: before[decisionOf[index]], candidate: decisions[decisionOf[index]], id: id, line: inputs[index].line)
+        }
+      }
+    }
     let format = self.format
     let records = parallelMap(inputs.count, threads: threads) { index -> Data in
       switch parsed[index] {

@@ -329,4 +329,28 @@ import Testing
     let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
     #expect(type == .typeCharacterSpecial)
   }
+
+  /// An impact diff: doubling one warning-sign rule's pinned weight flips a message it fires on, and
+  /// the report names that rule with the probabilities before and after.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func anImpactDiffListsTheFlipsByTheRuleResponsible() throws {
+    let work = try rulesFolder([:])
+    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + folder, toPath: work + "/" + folder) }
+    let pack = work + "/Rules/serious-intent.yaml"
+    let original = try String(contentsOfFile: pack, encoding: .utf8)
+    let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
+    #expect(original.contains(pin))
+    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "4.0")).write(toFile: pack, atomically: true, encoding: .utf8)
+    try """
+      {"id": "n1", "text": "I have written my goodbye letters"}
+      {"id": "n2", "text": "this group project will be the death of me"}
+      """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
+    let run = try discern("audit", work + "/in.jsonl", "--rules", work + "/Rules", "--baseline-rules", "Rules", "--out", work + "/out.jsonl", "--report", work + "/report")
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (1 newly flagged, 0 no longer flagged)"))
+    let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
+    #expect(impact.contains("## serious-intent.goodbye-note — 1 flip"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.33 | "))
+    #expect(impact.contains("serious-intent.goodbye-note +2.00"))
+  }
 }
