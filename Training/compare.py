@@ -51,8 +51,9 @@ def main():
               f"frozen {f['frozen']['f1']:.3f} / {f['frozen']['auroc']:.3f}; teacher {f['teacher']['f1']:.3f} / {f['teacher']['auroc']:.3f}")
         beats = f["student"]["f1"] > f["frozen"]["f1"] and f["student"]["auroc"] > f["frozen"]["auroc"]
         gap = (f["teacher"]["f1"] - f["student"]["f1"]) * 100
+        standing = f"{gap:.1f} F1 points behind" if gap > 0 else f"{-gap:.1f} F1 points ahead of"
         print(f"  student beats frozen on F1 and AUROC: {'yes' if beats else 'NO'}; "
-              f"student is {gap:+.1f} F1 points behind the teacher ({'within' if gap <= 1 else 'NOT within'} 1 point)")
+              f"student is {standing} the teacher ({'within' if gap <= 1 else 'NOT within'} 1 point)")
 
 
 if __name__ == "__main__":

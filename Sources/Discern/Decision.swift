@@ -170,6 +170,20 @@ extension Engine {
 
 }
 
+/// `value` rounded to `digits` decimals, as "%.Nf" prints it (Foundation's String(format:) was a
+/// tenth of a rules-only audit). Rounds half away from zero.
+func fixed(_ value: Double, _ digits: Int) -> String {
+  let scale = [1.0, 10, 100, 1000][min(digits, 3)]
+  let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+  guard scaled < 1e15 else { return "\(value)" }
+  let units = Int(scaled)
+  let whole = units / Int(scale), part = units % Int(scale)
+  let sign = value < 0 && units != 0 ? "-" : ""
+  guard digits > 0 else { return sign + "\(whole)" }
+  let fraction = String(part)
+  return sign + "\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
+}
+
 /// Sentences built from the contributions only: the decision, then what pushed it most each way
 /// with the words behind each rule.
 enum Rationale {
@@ -184,11 +198,11 @@ enum Rationale {
     else { return "No trained label applies." }
     let name = names[label.label] ?? label.label
     var sentences = [
-      String(format: "%@ (p = %.2f against a threshold of %.2f).", label.flagged ? "Flagged as \(name)" : "Not \(name)", label.probability, label.threshold)
+      "\(label.flagged ? "Flagged as \(name)" : "Not \(name)") (p = \(fixed(label.probability, 2)) against a threshold of \(fixed(label.threshold, 2)))."
     ]
     let top = label.contributions.filter { abs($0.contribution) >= 0.05 }.prefix(3)
     func phrase(_ c: Contribution) -> String {
-      let amount = String(format: "%+.1f", c.contribution)
+      let amount = (c.contribution >= 0 ? "+" : "") + fixed(c.contribution, 1)
       if c.feature == "encoder" { return "the encoder's reading of the whole message (\(amount))" }
       let spans = evidence.filter { $0.rule == c.feature }
       // A rule without spans (a measure, or a rule that fires on an absence) is named, not quoted.

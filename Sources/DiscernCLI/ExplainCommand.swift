@@ -47,31 +47,8 @@ struct ExplainCommand: ParsableCommand {
   }
 }
 
-/// The JSON record: `labels` keyed by label name, as tools expect.
+/// The JSON record: `labels` keyed by label name, as tools expect (written by `JSONText`).
 enum DecisionJSON {
-  struct Label: Encodable {
-    let probability: Double, flagged: Bool, threshold: Double, logit: Double, bias: Double
-    let contributions: [Contribution]
-    let actions: Actions
-  }
-
-  struct Record: Encodable {
-    let text: String
-    let labels: [String: Label]
-    let spans: [Span]
-    let emoji: [EmojiMeaning]
-    let rationale: String
-  }
-
-  static func record(_ decision: Decision) -> Record {
-    Record(
-      text: decision.text,
-      labels: Dictionary(uniqueKeysWithValues: decision.labels.map {
-        ($0.label, Label(probability: $0.probability, flagged: $0.flagged, threshold: $0.threshold, logit: $0.logit, bias: $0.bias, contributions: $0.contributions, actions: $0.actions))
-      }),
-      spans: decision.spans, emoji: decision.emoji, rationale: decision.rationale)
-  }
-
   static func line(_ decision: Decision) -> String {
     var json = JSONText()
     json.decision(decision)

@@ -81,8 +81,7 @@ struct JSONText {
     }
   }
 
-  /// The `discern explain --json` object, without its closing brace when `open` (the audit appends
-  /// its own keys).
+  /// The `discern explain --json` object.
   mutating func decision(_ decision: Decision) {
     self += "{"
     key("emoji")
