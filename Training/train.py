@@ -6,8 +6,9 @@
 Teacher: every transformer layer of the base model, one sigmoid head per label on the mean-pooled,
 L2-normalised output, masked loss for null labels, weak labels down-weighted; the epoch with the best
 dev AUROC (annotated dev rows, mean over labels) is kept. Student: layers 1, 3, 5 of the teacher,
-trained on the teacher's logits and pooled embeddings and on the true labels over the training texts. Both keep the base
-model's embeddings frozen, so each export holds only transformer layers and heads.
+trained on the teacher's logits and pooled embeddings and on the true labels over the training
+texts. Both keep the base model's embeddings frozen, so each export holds only transformer layers
+and heads.
 """
 import argparse
 import glob
