@@ -180,9 +180,19 @@ public final class BertEncoder: @unchecked Sendable {
       throw .tokenizer(error)
     }
     let h = config.hiddenSize, i = config.intermediateSize
+    let file: SafeTensorsFile
     do {
-      let file = try SafeTensorsFile(path: folder + "/model.safetensors")
-      let baseFingerprint = file.fingerprint(extra: configData)
+      file = try SafeTensorsFile(path: folder + "/model.safetensors")
+    } catch {
+      throw .weights(error)
+    }
+    let baseFingerprint = file.fingerprint(extra: configData)
+    if let tuned, let tunedConfig, tunedConfig.config.base.fingerprint != baseFingerprint {
+      throw .tunedForAnotherBase(
+        tuned: tuned, base: folder, expected: "\(tunedConfig.config.base.name) (\(tunedConfig.config.base.fingerprint))",
+        found: baseFingerprint)
+    }
+    do {
       // Some exports prefix every name with "bert."; accept both.
       let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
       func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
@@ -190,11 +200,6 @@ public final class BertEncoder: @unchecked Sendable {
       }
       let layerFile: SafeTensorsFile, layerPrefix: String
       if let tuned, let tunedConfig {
-        guard tunedConfig.config.base.fingerprint == baseFingerprint else {
-          throw EncoderError.tunedForAnotherBase(
-            tuned: tuned, base: folder, expected: "\(tunedConfig.config.base.name) (\(tunedConfig.config.base.fingerprint))",
-            found: baseFingerprint)
-        }
         layerFile = try SafeTensorsFile(path: tuned + "/model.safetensors")
         layerPrefix = ""
         // The base's identity and the tuned weights' together.
@@ -244,12 +249,8 @@ public final class BertEncoder: @unchecked Sendable {
             outputNorm: (try l(p + "output.LayerNorm.weight", [h]), try l(p + "output.LayerNorm.bias", [h]))))
       }
       self.layers = layers
-    } catch let error as EncoderError {
-      throw error
-    } catch let error as SafeTensorsError {
-      throw .weights(error)
     } catch {
-      fatalError("unexpected error \(error)")
+      throw .weights(error)
     }
     openblas_set_num_threads(1)
   }
