@@ -21,9 +21,11 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "Train label heads, the fusion layer and its calibration on a labeled corpus.",
     discussion: """
-      Heads and fusion learn from the corpus 'train' splits (heads cross-fitted, so the fusion weighs \
-      out-of-fold encoder logits); calibration and the heads' penalty are chosen on 'dev'. 'test' is \
-      never read. Progress goes to stderr; the dev metrics and where the files went to stdout.
+      On frozen embeddings, heads and fusion learn from the corpus 'train' splits (heads cross-fitted, \
+      so the fusion weighs out-of-fold encoder logits). With a tuned encoder (--tuned, or OUT/encoder), \
+      its own heads give the encoder logit and the fusion is fitted on the annotated 'dev' rows it never \
+      saw. Calibration and the heads' penalty are chosen on 'dev'; 'test' is never read. Progress goes \
+      to stderr; the dev metrics and where the files went to stdout.
       """)
 
   @OptionGroup var rulesOptions: RulesOptions
