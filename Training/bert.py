@@ -73,8 +73,10 @@ class Encoder(nn.Module):
         x = self.word[ids] + self.position[:t] + self.token_type
         x = F.layer_norm(x, (x.shape[-1],), self.norm_weight, self.norm_bias, self.eps)
         x = F.dropout(x, self.dropout, self.training)
+        self.hidden = []  # each layer's output, for hidden-state distillation
         for layer in self.layers:
             x = layer(x, mask)
+            self.hidden.append(x)
         m = mask.unsqueeze(-1).to(x.dtype)
         mean = (x * m).sum(1) / m.sum(1).clamp(min=1)
         return F.normalize(mean, dim=-1)

@@ -167,7 +167,7 @@ def fit(model, train, dev, args, device, rng, loss_fn, epochs, name):
         for step, index in enumerate(plan):
             x, m = collate(train["ids"], index, device)
             logits, pooled = model(x, m)
-            loss = loss_fn(logits, pooled, index)
+            loss = loss_fn(logits, pooled, index, x, m)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -206,6 +206,8 @@ def main():
     parser.add_argument("--weak-weight", type=float, default=0.1)
     parser.add_argument("--embedding-loss", type=float, default=1.0, help="weight of the student's pooled-embedding loss")
     parser.add_argument("--label-loss", type=float, default=1.0, help="weight of the student's loss on the true labels")
+    parser.add_argument("--hidden-loss", type=float, default=0.0,
+                        help="weight of the loss between each student layer's output and its teacher layer's")
     parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training one")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
@@ -268,7 +270,7 @@ def main():
         log(f"teacher: {config['num_hidden_layers']} layers, {args.teacher_epochs} epochs")
         teacher_dev = fit(
             teacher, train, dev, args, device, rng,
-            lambda logits, pooled, index: masked_bce(logits, y[index], w[index], pos_weight),
+            lambda logits, pooled, index, x, m: masked_bce(logits, y[index], w[index], pos_weight),
             args.teacher_epochs, "teacher")
         bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
             "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
@@ -282,16 +284,29 @@ def main():
     student = bert.Encoder(config, embeddings, len(chosen), LABELS).to(device)
     student.load_layers(teacher.layer_tensors(torch.float32), chosen)
     student.heads.load_state_dict(teacher.heads.state_dict())
-    del teacher
+    if args.hidden_loss:
+        teacher.eval()
+    else:
+        del teacher
     log(f"student: teacher layers {chosen}, {args.student_epochs} epochs on the teacher's logits and embeddings")
 
-    def distillation(logits, pooled, index):
+    def hidden_loss(x, m):
+        # Each student layer's tokens against the teacher layer it was initialised from.
+        with torch.no_grad():
+            teacher.pooled(x, m)
+            targets = [teacher.hidden[i] for i in chosen]
+        keep = m.unsqueeze(-1).to(targets[0].dtype)
+        total = sum(((s - t) ** 2 * keep).sum() for s, t in zip(student.hidden, targets))
+        return total / (keep.sum() * targets[0].shape[-1] * len(targets))
+
+    def distillation(logits, pooled, index, x, m):
         # Logits for every label the teacher learned (a label with no training rows gives no signal).
         trained = w.sum(0) > 0
         logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
         label_loss = masked_bce(logits, y[index], w[index], pos_weight) if args.label_loss else 0.0
-        return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss
+        extra = args.hidden_loss * hidden_loss(x, m) if args.hidden_loss else 0.0
+        return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss + extra
 
     # Its own random stream, so a student distilled from a loaded teacher (--teacher-in) is the one the
     # whole pipeline would give.
@@ -299,7 +314,7 @@ def main():
     bert.export(student, args.student_out, fingerprint, args.base_name, trained_labels, {
         "role": "student", "layers_from_teacher": chosen, "seed": args.seed, "dev_auroc": student_dev,
         "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs, "label_loss": args.label_loss,
-        "embedding_loss": args.embedding_loss})
+        "embedding_loss": args.embedding_loss, "hidden_loss": args.hidden_loss})
     size = os.path.getsize(os.path.join(args.student_out, "model.safetensors"))
     log(f"wrote {args.student_out}/model.safetensors ({size / 1e6:.1f} MB) and config.json")
     log(f"done in {(time.time() - started) / 60:.1f} min")
