@@ -5,6 +5,7 @@ tuned encoder ships only its transformer layers and label heads. Pooling is the 
 L2-normalised; each head is a logistic unit on that embedding (Discern's `LabelHeads`).
 """
 import json
+import os
 import struct
 
 import torch
@@ -142,7 +143,6 @@ def base_fingerprint(folder):
 def export(encoder, folder, base_fingerprint, base_name, trained, metadata):
     """Writes `config.json` (naming the base it extends) and `model.safetensors` (layers in F16,
     heads in F32) — what `BertEncoder(folder:tuned:)` loads."""
-    import os
     os.makedirs(folder, exist_ok=True)
     tensors = encoder.layer_tensors(torch.float16)
     # Only the heads of labels that had training rows: an untrained head's output means nothing.

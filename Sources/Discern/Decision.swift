@@ -154,7 +154,7 @@ extension Engine {
         EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
       }
       var hits: [String: Double] = [:]
-      for (index, rule) in ruleSet.rules.enumerated() where evaluation.features[index] != 0 { hits[rule.id] = evaluation.features[index] }
+      for (index, id) in ruleIDs.enumerated() where evaluation.features[index] != 0 { hits[id] = evaluation.features[index] }
       return Decision(
         text: text, labels: labels, spans: spans, emoji: emoji,
         rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)

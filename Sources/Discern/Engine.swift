@@ -36,6 +36,8 @@ public final class Engine: @unchecked Sendable {
   let rulesOnly: [String: LinearLogit]
   /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
   let stableRules: [(index: Int, id: String)]
+  /// Every rule's id, in `RuleEvaluation.features` order (for `Decision.hits`).
+  let ruleIDs: [String]
 
   public init(rules: String, policy policyPath: String, encoder: BertEncoder, model folder: String) throws(EngineError) {
     let compiled = RuleCompiler.compile(directory: rules)
@@ -76,6 +78,7 @@ public final class Engine: @unchecked Sendable {
     self.encoder = encoder
     self.model = model
     self.warnings = warnings
+    ruleIDs = ruleSet.rules.map(\.id)
     stableRules = ruleSet.rules.enumerated().filter { $0.element.status == .stable }.map { ($0.offset, $0.element.id) }
     func pinned(_ logits: [String: LinearLogit]) -> [String: LinearLogit] {
       logits.reduce(into: [:]) { result, entry in

@@ -25,11 +25,14 @@ struct CSVRecordReader {
     guard var record = lines.next() else { return nil }
     lineNumber += 1
     let start = lineNumber
-    // An odd number of quote characters means a quoted field continues on the next line.
-    while record.filter({ $0 == UInt8(ascii: "\"") }).count % 2 == 1, let more = lines.next() {
+    // An odd number of quote characters so far means a quoted field continues on the next line.
+    func quotes(_ bytes: Data) -> Int { bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) } }
+    var open = quotes(record) % 2 == 1
+    while open, let more = lines.next() {
       lineNumber += 1
       record.append(UInt8(ascii: "\n"))
       record.append(more)
+      open = open != (quotes(more) % 2 == 1)
     }
     return (start, record)
   }

@@ -13,13 +13,14 @@ struct JSONText {
 
   init() { bytes.reserveCapacity(2048) }
 
+  static let hex = Array("0123456789abcdef".utf8)
+
   static func += (json: inout JSONText, s: String) { json.bytes.append(contentsOf: s.utf8) }
 
   mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
   mutating func string(_ s: String) {
     bytes.append(UInt8(ascii: "\""))
-    let hex = Array("0123456789abcdef".utf8)
     for byte in s.utf8 {
       switch byte {
       case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), byte])
@@ -27,7 +28,7 @@ struct JSONText {
       case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
       case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
       case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-      case 0..<0x20: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+      case 0..<0x20: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
       default: bytes.append(byte)
       }
     }

@@ -208,9 +208,8 @@ public final class BertEncoder: @unchecked Sendable {
         hash.mix(layerFile.fingerprint(extra: tunedConfig.bytes).utf8)
         fingerprint = hash.fingerprint
         let labels = tunedConfig.config.labels
-        let weight = try layerFile.floats("heads.weight", shape: [labels.count, h])
         tunedHeads = LabelHeads(
-          labels: labels, weights: (0..<labels.count).map { Array(weight[$0 * h..<($0 + 1) * h]) },
+          labels: labels, flatWeights: try layerFile.floats("heads.weight", shape: [labels.count, h]), hidden: h,
           biases: try layerFile.floats("heads.bias", shape: [labels.count]), encoder: hash.fingerprint)
       } else {
         layerFile = file

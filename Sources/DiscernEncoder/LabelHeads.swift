@@ -23,6 +23,13 @@ public struct LabelHeads: Sendable, Equatable {
     self.encoder = encoder
   }
 
+  /// From a row-major [labels, hidden] matrix, as safetensors files store it.
+  public init(labels: [String], flatWeights weight: [Float], hidden: Int, biases: [Float], encoder: String) {
+    self.init(
+      labels: labels, weights: (0..<labels.count).map { Array(weight[$0 * hidden..<($0 + 1) * hidden]) }, biases: biases,
+      encoder: encoder)
+  }
+
   public var hiddenSize: Int { weights.first?.count ?? 0 }
 
   /// Loads heads written by `save`.
@@ -46,10 +53,8 @@ public struct LabelHeads: Sendable, Equatable {
       throw .badHeads(path: path, reason: "tensor 'weight' must be [\(labels.count) labels, hidden size]")
     }
     do {
-      let weight = try file.floats("weight", shape: shape)
-      let hidden = shape[1]
       self.init(
-        labels: labels, weights: (0..<labels.count).map { Array(weight[$0 * hidden..<($0 + 1) * hidden]) },
+        labels: labels, flatWeights: try file.floats("weight", shape: shape), hidden: shape[1],
         biases: try file.floats("bias", shape: [labels.count]), encoder: encoder)
     } catch {
       throw .weights(error)

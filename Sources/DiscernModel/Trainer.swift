@@ -106,13 +106,14 @@ public struct Trainer {
         // fusion weighs its logits as they are (the teacher and student never saw dev or test).
         head = LogisticRegression(weights: tuned.weights[row].map(Double.init), bias: Double(tuned.biases[row]))
         outOfFold = train.map { head.logit(view.embeddings[$0].map(Double.init)) }
-        let auroc = LabelMetrics.auroc(
-          selection.map { head.logit(view.embeddings[dev[$0]].map(Double.init)) }, selection.map { devTruth[$0] })
-        progress(String(format: "  tuned encoder's head: dev AUROC %.3f (%d rows)", auroc, selection.count))
       } else {
         (head, outOfFold) = crossFittedHead(view: view, train: train, y: y, weights: weights, dev: dev, devTruth: devTruth, selection: selection, hidden: h, progress: progress)
       }
       let devHead = dev.map { head.logit(view.embeddings[$0].map(Double.init)) }
+      if encoder.tunedHeads?.labels.contains(label) == true {
+        let auroc = LabelMetrics.auroc(selection.map { devHead[$0] }, selection.map { devTruth[$0] })
+        progress(String(format: "  tuned encoder's head: dev AUROC %.3f (%d rows)", auroc, selection.count))
+      }
       // Where the fusion learns: train rows with out-of-fold logits, or dev rows (see `fusionSplit`).
       let fit: (rows: [Int], y: [Double], weights: [Double], encoder: [Double])
       if fusionSplit == "dev" {
