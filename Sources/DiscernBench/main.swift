@@ -62,7 +62,10 @@ enum Bench {
 
   static func printPatterns(_ ruleSet: RuleSet) throws {
     let patterns = ruleSet.rules.flatMap { rule in
-      rule.kind.lintPatterns.map { ["rule": rule.id, "source": $0.pattern.source, "caseless": $0.pattern.caseless ? "1" : "0"] }
+      rule.kind.lintPatterns.map { lintable -> [String: Any] in
+        let required = RequiredLiterals.of(lintable.pattern.source).map { $0.map { String(decoding: $0, as: UTF8.self) }.sorted() }
+        return ["rule": rule.id, "source": lintable.pattern.source, "caseless": lintable.pattern.caseless ? "1" : "0", "required": required ?? NSNull()]
+      }
     }
     let data = try JSONSerialization.data(withJSONObject: patterns, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

@@ -10,6 +10,8 @@ public final class MessageText {
   /// Whether normalization changed any byte (then the original's bytes sit elsewhere).
   let folded: Bool
   private var sentenceEnds: [Int]?
+  /// Which patterns can match at all (`LiteralPrefilter`); nil runs every pattern.
+  var filter: (prefilter: LiteralPrefilter, candidates: [Bool])?
   private var emojiByLexicon: [ObjectIdentifier: [EmojiOccurrence]] = [:]
 
   public init(_ text: String) {

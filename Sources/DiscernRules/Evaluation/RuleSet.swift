@@ -10,6 +10,8 @@ public final class RuleSet: Sendable {
   let referenceIndices: [[Int]]
   let unlessIndices: [[Int]]
   private let indexByID: [String: Int]
+  /// Skips the patterns a message cannot match.
+  public let prefilter: LiteralPrefilter
 
   init(rules unsorted: [RuleDefinition], evaluationOrder unsortedOrder: [Int]) {
     let sorted = unsorted.indices.sorted { unsorted[$0].id < unsorted[$1].id }
@@ -21,6 +23,7 @@ public final class RuleSet: Sendable {
     let index = indexByID
     referenceIndices = rules.map { $0.kind.references.map { index[$0.id]! } }
     unlessIndices = rules.map { $0.unless.map { index[$0.id]! } }
+    prefilter = LiteralPrefilter(patterns: rules.flatMap { $0.kind.lintPatterns.map(\.pattern) })
   }
 
   public func index(of id: String) -> Int? { indexByID[id] }
@@ -32,9 +35,11 @@ public final class RuleSet: Sendable {
     evaluate(text, matcher: PCRE2Matcher())
   }
 
-  /// Evaluates every rule on `text`. Reuse one matcher per thread on hot paths.
-  public func evaluate(_ text: String, matcher: PCRE2Matcher) -> RuleEvaluation {
+  /// Evaluates every rule on `text`. Reuse one matcher per thread on hot paths. `prefiltered: false`
+  /// runs every pattern (the prefilter is sound, so outcomes are the same; tests and benchmarks compare).
+  public func evaluate(_ text: String, matcher: PCRE2Matcher, prefiltered: Bool = true) -> RuleEvaluation {
     let message = MessageText(text)
+    if prefiltered, let candidates = prefilter.candidates(in: message.bytes) { message.filter = (prefilter, candidates) }
     var outcomes = [RuleOutcome](repeating: .miss, count: rules.count)
     for i in evaluationOrder {
       let references = referenceIndices[i]

@@ -70,7 +70,8 @@ public struct LintablePattern: Sendable {
 extension PCRE2Matcher {
   /// Every match of `pattern` in the message as the spans of a rule outcome.
   func outcome(of pattern: PCRE2Pattern, in message: MessageText) -> RuleOutcome {
-    message.bytes.withUnsafeBufferPointer { bytes in
+    if let (prefilter, candidates) = message.filter, !prefilter.mayMatch(pattern, candidates: candidates) { return .miss }
+    return message.bytes.withUnsafeBufferPointer { bytes in
       let (spans, stop) = allMatches(pattern, in: bytes)
       var limit: PCRE2Limit?
       if case .limit(let which) = stop { limit = which }
