@@ -94,18 +94,23 @@ extension Engine {
   /// Decisions for a batch (the encoder runs once over the batch). `thresholds` overrides the
   /// policy's per label (the REPL's `:threshold`). `.rulesOnly` skips the encoder and decides with
   /// the model's rules-only ablation and its own calibration: a fast triage pass, less accurate.
-  /// Messages are split between the encoder's threads.
+  /// Messages are split between the engine's threads.
   /// `embeddings`, when given, are the encoder's for `texts` (an impact diff shares them between two
   /// engines on the same encoder).
   public func decide(
     _ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused, embeddings: [[Float]]? = nil
   ) -> [Decision] {
-    let encoderLogits: [[Float]] = variant == .fused ? (embeddings ?? encoder.embed(texts)).map(heads.logits) : []
-    // Split into contiguous parts, one per thread, each with its own matcher.
-    let parts = min(max(1, encoder.threads), max(1, texts.count / 16))
-    return parallelMap(parts, threads: parts, minimumPerPart: 1) { part in
-      decide((texts.count * part / parts)..<(texts.count * (part + 1) / parts), texts, encoderLogits, thresholds: thresholds, variant: variant)
-    }.flatMap { $0 }
+    var encoderLogits: [[Float]]? = nil
+    if variant == .fused {
+      guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
+      encoderLogits = (embeddings ?? encoder.embed(texts)).map(heads.logits)
+    }
+    return parallelParts(texts.count, threads: threads) { range in
+      let matcher = PCRE2Matcher()
+      return range.map { row in
+        decide(texts[row], variant: variant, encoderLogits: encoderLogits?[row], thresholds: thresholds, matcher: matcher)
+      }
+    }
   }
 
   /// Which logit decides: the fusion of rules and encoder, or the rules alone.
@@ -114,60 +119,54 @@ extension Engine {
     case rulesOnly = "rules"
   }
 
-  private func decide(
-    _ range: Range<Int>, _ texts: [String], _ encoderLogits: [[Float]], thresholds: [String: Double], variant: Variant
-  ) -> [Decision] {
-    let matcher = PCRE2Matcher()
-    let logits = variant == .fused ? fused : rulesOnly
-    return range.map { row in
-      let text = texts[row]
-      let evaluation = ruleSet.evaluate(text, matcher: matcher)
-      let features = stableFeatures(evaluation)
-      var labels: [LabelDecision] = []
-      for (index, label) in heads.labels.enumerated() {
-        guard let labelModel = model.labels[label], let linear = logits[label] else { continue }
-        var contributions = features.keys.sorted().compactMap { id -> Contribution? in
-          guard let weight = linear.rules[id], weight != 0 else { return nil }
-          return Contribution(feature: id, value: features[id]!, weight: weight, contribution: weight * features[id]!)
-        }
-        let encoderLogit = variant == .fused ? Double(encoderLogits[row][index]) : 0
-        if linear.encoder != 0 {
-          contributions.append(Contribution(feature: "encoder", value: encoderLogit, weight: linear.encoder, contribution: linear.encoder * encoderLogit))
-        }
-        contributions.sort { abs($0.contribution) > abs($1.contribution) }
-        let logit = linear.logit(features: features, encoderLogit: encoderLogit)
-        let probability = (labelModel.calibration[variant.rawValue] ?? .platt(a: 1, b: 0)).probability(logit)
-        let policyLabel = policy.label(label)
-        let threshold = thresholds[label] ?? policyLabel?.threshold ?? 0.5
-        let flagged = probability >= threshold
-        labels.append(
-          LabelDecision(
-            label: label, probability: probability, flagged: flagged, threshold: threshold, logit: logit, bias: linear.bias,
-            contributions: contributions,
-            actions: flagged ? Actions(author: policyLabel?.author ?? [], others: policyLabel?.others ?? []) : Actions(author: [], others: [])))
+  /// The decision for one message whose encoder logits (one per head) are already known — nil for
+  /// `.rulesOnly`. Reuse one matcher per thread.
+  public func decide(
+    _ text: String, variant: Variant, encoderLogits: [Float]?, thresholds: [String: Double] = [:], matcher: PCRE2Matcher = PCRE2Matcher()
+  ) -> Decision {
+    precondition(variant == .rulesOnly || encoderLogits != nil, "a fused decision needs the encoder's logits")
+    let evaluation = ruleSet.evaluate(text, matcher: matcher)
+    let features = evaluation.features
+    // The stable rules that fired, in feature (rule id) order: sums and contributions follow it, so a
+    // decision's last bits do not depend on dictionary order.
+    let fired = stableRules.filter { features[$0.index] != 0 }
+    var labels: [LabelDecision] = []
+    for plan in plans[variant]! {
+      let encoderLogit = encoderLogits.map { Double($0[plan.head]) } ?? 0
+      var logit = plan.linear.bias + plan.linear.encoder * encoderLogit
+      var contributions: [Contribution] = []
+      for (index, id) in fired {
+        let weight = plan.weights[index]
+        logit += weight * features[index]
+        if weight != 0 { contributions.append(Contribution(feature: id, value: features[index], weight: weight, contribution: weight * features[index])) }
       }
-      let spans = evaluation.evidence.compactMap { evidence in
-        evidence.type.map { Span(type: $0.rawValue, rule: evidence.rule, start: evidence.start, end: evidence.end, text: evidence.text) }
+      if plan.linear.encoder != 0 {
+        contributions.append(
+          Contribution(feature: "encoder", value: encoderLogit, weight: plan.linear.encoder, contribution: plan.linear.encoder * encoderLogit))
       }
-      var seen = Set<String>()
-      let emoji = evaluation.evidence.compactMap(\.lexicon).filter { seen.insert($0.emoji).inserted }.map {
-        EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
-      }
-      var hits: [String: Double] = [:]
-      for (index, id) in ruleIDs.enumerated() where evaluation.features[index] != 0 { hits[id] = evaluation.features[index] }
-      return Decision(
-        text: text, labels: labels, spans: spans, emoji: emoji,
-        rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)
+      contributions.sort { abs($0.contribution) > abs($1.contribution) }
+      let probability = plan.calibration.probability(logit)
+      let threshold = thresholds[plan.label] ?? plan.policy?.threshold ?? 0.5
+      let flagged = probability >= threshold
+      labels.append(
+        LabelDecision(
+          label: plan.label, probability: probability, flagged: flagged, threshold: threshold, logit: logit, bias: plan.linear.bias,
+          contributions: contributions,
+          actions: flagged ? Actions(author: plan.policy?.author ?? [], others: plan.policy?.others ?? []) : Actions(author: [], others: [])))
     }
+    let spans = evaluation.evidence.compactMap { evidence in
+      evidence.type.map { Span(type: $0.rawValue, rule: evidence.rule, start: evidence.start, end: evidence.end, text: evidence.text) }
+    }
+    var seen = Set<String>()
+    let emoji = evaluation.evidence.compactMap(\.lexicon).filter { seen.insert($0.emoji).inserted }.map {
+      EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
+    }
+    var hits: [String: Double] = [:]
+    for (index, id) in ruleIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
+    return Decision(
+      text: text, labels: labels, spans: spans, emoji: emoji,
+      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)
   }
-
-  /// The features that count: stable rules only (shadow rules never move a decision).
-  func stableFeatures(_ evaluation: RuleEvaluation) -> [String: Double] {
-    var features: [String: Double] = [:]
-    for (index, id) in stableRules where evaluation.features[index] != 0 { features[id] = evaluation.features[index] }
-    return features
-  }
-
 }
 
 /// `value` rounded to `digits` decimals, as "%.Nf" prints it (Foundation's String(format:) was a

@@ -23,7 +23,11 @@ public enum EngineError: Error, CustomStringConvertible {
 public final class Engine: @unchecked Sendable {
   public let ruleSet: RuleSet
   public let policy: Policy
-  public let encoder: BertEncoder
+  /// Nil for a rules-only engine, which decides with `.rulesOnly` alone and starts without the
+  /// encoder's weights (a rules-only audit is start-up bound on small inputs).
+  public let encoder: BertEncoder?
+  /// Threads for deciding a batch: the encoder's, or those given to a rules-only engine.
+  public let threads: Int
   public let model: FusionModel
   public let heads: LabelHeads
   /// Said once at load: rules added since training (they count 0), weights of removed rules.
@@ -38,8 +42,10 @@ public final class Engine: @unchecked Sendable {
   let stableRules: [(index: Int, id: String)]
   /// Every rule's id, in `RuleEvaluation.features` order (for `Decision.hits`).
   let ruleIDs: [String]
+  /// Per variant, each label's weights by rule position (`decide` reads no dictionary per message).
+  let plans: [Variant: [LabelPlan]]
 
-  public init(rules: String, policy policyPath: String, encoder: BertEncoder, model folder: String) throws(EngineError) {
+  public init(rules: String, policy policyPath: String, encoder: BertEncoder?, model folder: String, threads: Int? = nil) throws(EngineError) {
     let compiled = RuleCompiler.compile(directory: rules)
     guard let ruleSet = compiled.ruleSet else { throw .rules(compiled.diagnostics) }
     let (policy, policyDiagnostics) = Policy.load(path: policyPath)
@@ -52,12 +58,12 @@ public final class Engine: @unchecked Sendable {
     } catch {
       throw .model(.bad(path: folder, reason: "\(error)"))
     }
-    guard model.encoder.fingerprint == encoder.fingerprint else {
+    if let encoder, model.encoder.fingerprint != encoder.fingerprint {
       throw .model(.otherEncoder(model: folder, trainedOn: model.encoder.fingerprint, loaded: encoder.fingerprint, folder: encoder.folder))
     }
     do {
       heads = try LabelHeads(path: folder + "/heads.safetensors")
-      try encoder.check(heads, source: folder + "/heads.safetensors")
+      try encoder?.check(heads, source: folder + "/heads.safetensors")
     } catch {
       throw .encoder(error)
     }
@@ -76,6 +82,7 @@ public final class Engine: @unchecked Sendable {
     self.ruleSet = ruleSet
     self.policy = policy
     self.encoder = encoder
+    self.threads = threads ?? encoder?.threads ?? 1
     self.model = model
     self.warnings = warnings
     ruleIDs = ruleSet.rules.map(\.id)
@@ -89,5 +96,11 @@ public final class Engine: @unchecked Sendable {
     }
     fused = pinned(model.labels.mapValues(\.fused))
     rulesOnly = pinned(model.labels.mapValues(\.rulesOnly))
+    let (heads, stableRules, fused, rulesOnly) = (heads, stableRules, fused, rulesOnly)
+    let plan = { (variant: Variant, logits: [String: LinearLogit]) in
+      LabelPlan.plans(
+        variant: variant, logits: logits, model: model, heads: heads, ruleSet: ruleSet, policy: policy, stableRules: stableRules)
+    }
+    plans = [.fused: plan(.fused, fused), .rulesOnly: plan(.rulesOnly, rulesOnly)]
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Discern
 import DiscernEncoder
+import DiscernRules
 import Foundation
 
 struct AuditCommand: ParsableCommand {
@@ -67,7 +68,9 @@ struct AuditCommand: ParsableCommand {
     if csvInput, !records.readHeader() {
       throw ValidationError("'\(input)': \(records.headerError ?? "unreadable CSV header")")
     }
-    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load(model: engineOptions.model))
+    // Rules-only needs no encoder weights: loading them would be most of a small audit's time.
+    let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
+    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
     let output: FileHandle
     var done = 0
     if let out {
@@ -90,8 +93,8 @@ struct AuditCommand: ParsableCommand {
       var options = engineOptions
       options.model = model
       let sameEncoder = encoderOptions.tunedFolder(model: model) == encoderOptions.tunedFolder(model: engineOptions.model)
-      let encoder = sameEncoder ? engine.encoder : try encoderOptions.load(model: model)
-      auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder)
+      let encoder = sameEncoder || rulesOnly ? engine.encoder : try encoderOptions.load(model: model)
+      auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
       auditor.impact = AuditImpact()
     }
     if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
@@ -99,7 +102,12 @@ struct AuditCommand: ParsableCommand {
     var count = 0
     let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
     func flush() throws {
-      for record in auditor.decide(pending) { output.write(record + Data("\n".utf8)) }
+      var chunk: [UInt8] = []
+      for record in auditor.decide(pending) {
+        chunk.append(contentsOf: record)
+        chunk.append(UInt8(ascii: "\n"))
+      }
+      output.write(Data(chunk))
       pending.removeAll(keepingCapacity: true)
       progress?.show(records: count - done, bytes: reader.bytesRead)
     }
@@ -191,7 +199,7 @@ struct Auditor {
   var errors = 0
 
   enum Parsed {
-    case message(id: String?, text: String, metadata: [String: Any])
+    case message(id: String?, text: String, metadata: PassThrough)
     case error(id: String?, reason: String)
   }
 
@@ -206,29 +214,47 @@ struct Auditor {
       let offset = firstInvalidUTF8(bytes)
       return .error(id: nil, reason: "invalid UTF-8 at byte \(offset) of the \(input.header == nil ? "line" : "record")")
     }
-    let fields: [String: Any]
+    let id: String?
+    let text: String?
+    let hasText: Bool
+    let metadata: PassThrough
     if let header = input.header {
       guard let values = CSV.fields(string) else { return .error(id: nil, reason: "unclosed quote in the CSV record") }
       guard values.count == header.count else {
         return .error(id: nil, reason: "\(values.count) CSV fields where the header has \(header.count)")
       }
-      fields = Dictionary(zip(header, values).map { ($0, $1 as Any) }, uniquingKeysWith: { first, _ in first })
+      let cells = zip(header, values).map { ($0, $1) }
+      id = cells.first { $0.0 == "id" }.map(\.1).flatMap { $0.isEmpty ? nil : $0 }
+      text = cells.first { $0.0 == "text" }?.1
+      hasText = true
+      metadata = PassThrough(cells: cells.filter { $0.0 != "id" && $0.0 != "text" })
     } else {
-      guard let object = try? JSONSerialization.jsonObject(with: bytes) else { return .error(id: nil, reason: "not valid JSON") }
-      guard let object = object as? [String: Any] else { return .error(id: nil, reason: "not a JSON object") }
-      fields = object
+      let object: JSONObjectLine
+      do {
+        object = try JSONObjectLine(bytes)
+      } catch {
+        return .error(id: nil, reason: error.description)
+      }
+      id = object.member("id").flatMap { member in
+        object.string(member).flatMap { $0.isEmpty ? nil : $0 } ?? (Self.isNumber(object.raw(member)) ? object.raw(member) : nil)
+      }
+      let textMember = object.member("text")
+      hasText = textMember != nil
+      text = textMember.flatMap(object.string)
+      metadata = PassThrough(object: object, leaving: ["id", "text"])
     }
-    let id = (fields["id"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? (fields["id"] as? NSNumber).map { "\($0)" }
-    guard let text = fields["text"] as? String else {
-      return .error(id: id, reason: fields["text"] == nil ? "no 'text' field" : "'text' is not a string")
+    guard let text else {
+      return .error(id: id, reason: hasText ? "'text' is not a string" : "no 'text' field")
     }
     guard text.utf8.count <= maxBytes else {
       return .error(id: id, reason: "message of \(text.utf8.count) bytes is over the size limit (\(maxBytes))")
     }
-    return .message(id: id, text: text, metadata: fields.filter { $0.key != "id" && $0.key != "text" })
+    return .message(id: id, text: text, metadata: metadata)
   }
 
-  func firstInvalidUTF8(_ bytes: Data) -> Int {
+  static func isNumber(_ raw: String) -> Bool { raw.first.map { $0 == "-" || $0.isASCII && $0.isNumber } ?? false }
+
+  func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
     var low = 0, high = bytes.count
     // The longest valid prefix, by bisection on whole-prefix validity (cut points inside a scalar
     // count as invalid, which only moves the answer to that scalar's start).
@@ -239,8 +265,11 @@ struct Auditor {
     return low
   }
 
-  mutating func decide(_ inputs: [AuditInput]) -> [Data] {
-    let threads = engine.encoder.threads
+  /// The records for a batch. Each thread takes a contiguous part and parses, decides and writes it
+  /// on its own (one fork and join per batch); with the encoder, the batch's embeddings come first,
+  /// from one batched pass on all the encoder's threads.
+  mutating func decide(_ inputs: [AuditInput]) -> [[UInt8]] {
+    let threads = engine.threads
     let parsed = parallelMap(inputs.count, threads: threads) { parse(inputs[$0]) }
     var texts: [String] = []
     var decisionOf = [Int](repeating: -1, count: inputs.count)
@@ -250,36 +279,41 @@ struct Auditor {
         texts.append(text)
       }
     }
-    // One encoder pass for both configurations when they share the encoder.
-    let embeddings = variant == .fused && baseline != nil ? engine.encoder.embed(texts) : nil
-    let decisions = engine.decide(texts, variant: variant, embeddings: embeddings)
+    let embeddings = variant == .fused ? engine.encoder?.embed(texts) : nil
+    let format = self.format
+    let variant = self.variant
+    let engine = self.engine
+    let results = parallelParts(inputs.count, threads: threads) { range in
+      let matcher = PCRE2Matcher()
+      return range.map { index -> (Decision?, [UInt8]) in
+        switch parsed[index] {
+        case .message(let id, let text, let metadata):
+          let logits = embeddings.map { engine.heads.logits($0[decisionOf[index]]) }
+          let decision = engine.decide(text, variant: variant, encoderLogits: logits, matcher: matcher)
+          return (decision, format.record(line: inputs[index].line, id: id, decision: decision, error: nil, metadata: metadata))
+        case .error(let id, let reason):
+          return (nil, format.record(line: inputs[index].line, id: id, decision: nil, error: reason, metadata: .none))
+        }
+      }
+    }
     if let baseline {
       let shared = baseline.encoder === engine.encoder ? embeddings : nil
       let before = baseline.decide(texts, variant: variant, embeddings: shared)
       for (index, item) in parsed.enumerated() {
-        if case .message(let id, _, _) = item {
-          impact?.add(baseline: before[decisionOf[index]], candidate: decisions[decisionOf[index]], id: id, line: inputs[index].line)
+        if case .message(let id, _, _) = item, let after = results[index].0 {
+          impact?.add(baseline: before[decisionOf[index]], candidate: after, id: id, line: inputs[index].line)
         }
-      }
-    }
-    let format = self.format
-    let records = parallelMap(inputs.count, threads: threads) { index -> Data in
-      switch parsed[index] {
-      case .message(let id, _, let metadata):
-        format.record(line: inputs[index].line, id: id, decision: decisions[decisionOf[index]], error: nil, metadata: metadata)
-      case .error(let id, let reason):
-        format.record(line: inputs[index].line, id: id, decision: nil, error: reason, metadata: [:])
       }
     }
     for (index, item) in parsed.enumerated() {
       switch item {
-      case .message(let id, _, let metadata): report?.add(decisions[decisionOf[index]], id: id, line: inputs[index].line, metadata: metadata)
+      case .message(let id, _, let metadata): report?.add(results[index].0!, id: id, line: inputs[index].line, metadata: metadata.fields)
       case .error:
         errors += 1
         report?.addError()
       }
     }
-    return records
+    return results.map(\.1)
   }
 }
 
@@ -290,7 +324,7 @@ final class LineReader {
   /// Bytes of the lines handed out so far, and the input's size when it is a regular file (for the ETA).
   private(set) var bytesRead = 0
   let totalBytes: Int?
-  private var buffer = Data()
+  private var buffer: [UInt8] = []
   /// Where the unread part of `buffer` starts (consumed lines are not copied away one by one).
   private var start = 0
   private var finished = false
@@ -306,26 +340,26 @@ final class LineReader {
     self.init(handle: handle, totalBytes: size)
   }
 
-  func next() -> Data? {
+  func next() -> [UInt8]? {
     while true {
-      if let newline = buffer[(buffer.startIndex + start)...].firstIndex(of: UInt8(ascii: "\n")) {
-        var line = buffer[(buffer.startIndex + start)..<newline]
-        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        start = newline + 1 - buffer.startIndex
-        bytesRead += line.count + 1
-        return Data(line)
+      if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+        var end = newline
+        if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        defer { start = newline + 1 }
+        bytesRead += newline + 1 - start
+        return Array(buffer[start..<end])
       }
       if finished {
         guard start < buffer.count else { return nil }
-        defer { buffer = Data(); start = 0 }
+        defer { buffer = []; start = 0 }
         bytesRead += buffer.count - start
-        return Data(buffer[(buffer.startIndex + start)...])
+        return Array(buffer[start...])
       }
       // Drop what was consumed, then read on.
-      buffer = Data(buffer[(buffer.startIndex + start)...])
+      buffer.removeFirst(start)
       start = 0
       let chunk = handle.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
+      if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
     }
   }
 }

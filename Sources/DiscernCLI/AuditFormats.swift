@@ -5,8 +5,60 @@ import Foundation
 /// file's header).
 struct AuditInput {
   let line: Int
-  let bytes: Data
+  let bytes: [UInt8]
   var header: [String]? = nil
+}
+
+/// An input record's fields besides `id` and `text`, passed through to its output record as one JSON
+/// object: JSONL members exactly as the input wrote them, in its order; CSV cells as strings.
+struct PassThrough {
+  /// The object's JSON text; empty when there is nothing to pass through.
+  let json: [UInt8]
+
+  static let none = PassThrough(json: [])
+
+  private init(json: [UInt8]) { self.json = json }
+
+  init(object: JSONObjectLine, leaving excluded: Set<String>) {
+    let kept = object.members.filter { !excluded.contains($0.key) }
+    guard !kept.isEmpty else {
+      self = .none
+      return
+    }
+    var json = JSONText()
+    json.raw("{")
+    for (i, member) in kept.enumerated() {
+      if i > 0 { json.raw(",") }
+      json.key(member.key)
+      json.bytes.append(contentsOf: object.bytes[member.value])
+    }
+    json.raw("}")
+    self.json = json.bytes
+  }
+
+  init(cells: [(String, String)]) {
+    guard !cells.isEmpty else {
+      self = .none
+      return
+    }
+    var json = JSONText()
+    json.raw("{")
+    for (i, (key, value)) in cells.enumerated() {
+      if i > 0 { json.raw(",") }
+      json.key(key)
+      json.string(value)
+    }
+    json.raw("}")
+    self.json = json.bytes
+  }
+
+  var isEmpty: Bool { json.isEmpty }
+
+  /// Decoded, for what the report reads (the records' labels); only a report asks.
+  var fields: [String: Any] {
+    guard !json.isEmpty else { return [:] }
+    return (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any] ?? [:]
+  }
 }
 
 /// CSV records (RFC 4180) over raw lines: a quoted field may hold commas, doubled quotes and line
@@ -21,17 +73,17 @@ struct CSVRecordReader {
   init(lines: LineReader) { self.lines = lines }
 
   /// The next record's first line and bytes (line breaks inside quotes kept).
-  mutating func nextRecord() -> (line: Int, bytes: Data)? {
+  mutating func nextRecord() -> (line: Int, bytes: [UInt8])? {
     guard var record = lines.next() else { return nil }
     lineNumber += 1
     let start = lineNumber
     // An odd number of quote characters so far means a quoted field continues on the next line.
-    func quotes(_ bytes: Data) -> Int { bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) } }
+    func quotes(_ bytes: [UInt8]) -> Int { bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) } }
     var open = quotes(record) % 2 == 1
     while open, let more = lines.next() {
       lineNumber += 1
       record.append(UInt8(ascii: "\n"))
-      record.append(more)
+      record.append(contentsOf: more)
       open = open != (quotes(more) % 2 == 1)
     }
     return (start, record)
@@ -112,13 +164,7 @@ enum AuditRecordFormat {
     return (["line", "id", "error"] + perLabel + ["top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
   }
 
-  func record(line: Int, id: String?, decision: Decision?, error: String?, metadata: [String: Any]) -> Data {
-    func metadataJSON() -> String? {
-      guard !metadata.isEmpty else { return nil }
-      var json = JSONText()
-      json.any(metadata)
-      return json.text
-    }
+  func record(line: Int, id: String?, decision: Decision?, error: String?, metadata: PassThrough) -> [UInt8] {
     switch self {
     case .jsonl:
       // The decision's own JSON with id, line and metadata put in front.
@@ -128,19 +174,17 @@ enum AuditRecordFormat {
       json.raw(",\"line\":\(line)")
       if !metadata.isEmpty {
         json.raw(",\"metadata\":")
-        json.any(metadata)
+        json.bytes.append(contentsOf: metadata.json)
       }
       if let error {
         json.raw(",\"error\":")
         json.string(error)
         json.raw("}")
-        return json.data
+        return json.bytes
       }
       json.raw(",")
-      let start = json.bytes.count
-      json.decision(decision!)
-      json.bytes.remove(at: start)  // the decision's own opening brace
-      return json.data
+      json.decision(decision!, opened: true)
+      return json.bytes
     case .csv(let labels):
       var cells = [String(line), id ?? "", error ?? ""]
       for label in labels {
@@ -152,9 +196,9 @@ enum AuditRecordFormat {
       } ?? []
       cells += [
         top.joined(separator: "; "), decision?.spans.map { "\($0.type):\($0.text)" }.joined(separator: "; ") ?? "",
-        decision?.rationale ?? "", metadataJSON() ?? "",
+        decision?.rationale ?? "", String(decoding: metadata.json, as: UTF8.self),
       ]
-      return Data(cells.map(CSV.escape).joined(separator: ",").utf8)
+      return Array(cells.map(CSV.escape).joined(separator: ",").utf8)
     }
   }
 }

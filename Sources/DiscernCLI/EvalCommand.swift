@@ -94,9 +94,9 @@ struct EngineOptions: ParsableArguments {
 
   /// The engine (rules, policy, encoder, model checked against each other), warnings on stderr;
   /// on failure the reason on stderr and exit status 1.
-  func load(rules: String, encoder: BertEncoder) throws -> Engine {
+  func load(rules: String, encoder: BertEncoder?, threads: Int? = nil) throws -> Engine {
     do {
-      let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model)
+      let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model, threads: threads)
       for warning in engine.warnings { progressLine("warning: \(warning)") }
       return engine
     } catch {

@@ -20,19 +20,25 @@ struct JSONText {
   mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
   mutating func string(_ s: String) {
-    bytes.append(UInt8(ascii: "\""))
-    for byte in s.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), byte])
-      case UInt8(ascii: "\\"): bytes.append(contentsOf: [byte, byte])
-      case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-      case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-      case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-      case 0..<0x20: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
-      default: bytes.append(byte)
+    var s = s
+    s.withUTF8 { utf8 in
+      bytes.append(UInt8(ascii: "\""))
+      // Runs of bytes that need no escape are copied whole; most text is one run.
+      var runStart = 0
+      for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
+        runStart = i + 1
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), byte])
+        case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        default: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
+        }
       }
+      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+      bytes.append(UInt8(ascii: "\""))
     }
-    bytes.append(UInt8(ascii: "\""))
   }
 
   mutating func number(_ d: Double) { self += d.isFinite ? "\(d)" : "null" }
@@ -82,9 +88,10 @@ struct JSONText {
     }
   }
 
-  /// The `discern explain --json` object.
-  mutating func decision(_ decision: Decision) {
-    self += "{"
+  /// The `discern explain --json` object; `opened` when its opening brace is already written (an
+  /// audit record puts its own members first).
+  mutating func decision(_ decision: Decision, opened: Bool = false) {
+    if !opened { self += "{" }
     key("emoji")
     self += "["
     for (i, e) in decision.emoji.enumerated() {

@@ -225,7 +225,7 @@ import Testing
     let records = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     #expect(records.map { $0["line"] as? Int } == [1, 2, 3, 4, 5, 6])
     #expect(records.map { $0["error"] as? String } == [
-      nil, "not valid JSON", "record of 10485783 bytes is over the size limit (100000 bytes of text)",
+      nil, "not valid JSON at byte 33: unterminated string", "record of 10485783 bytes is over the size limit (100000 bytes of text)",
       "invalid UTF-8 at byte 25 of the line", "no 'text' field", nil,
     ])
     #expect(records.map { $0["id"] as? String } == ["a", nil, nil, nil, "e", "f"])
