@@ -12,6 +12,10 @@ public final class RuleSet: Sendable {
   private let indexByID: [String: Int]
   /// Skips the patterns a message cannot match.
   public let prefilter: LiteralPrefilter
+  /// `rules[i].kind` and `rules[i].marks`, held apart: reading them through `rules[i]` copies the
+  /// whole definition (a dozen retains) per rule per message.
+  let kinds: [any RuleKind]
+  let marks: [SpanType?]
 
   init(rules unsorted: [RuleDefinition], evaluationOrder unsortedOrder: [Int]) {
     let sorted = unsorted.indices.sorted { unsorted[$0].id < unsorted[$1].id }
@@ -24,6 +28,8 @@ public final class RuleSet: Sendable {
     referenceIndices = rules.map { $0.kind.references.map { index[$0.id]! } }
     unlessIndices = rules.map { $0.unless.map { index[$0.id]! } }
     prefilter = LiteralPrefilter(patterns: rules.flatMap { $0.kind.lintPatterns.map(\.pattern) })
+    kinds = rules.map(\.kind)
+    marks = rules.map(\.marks)
   }
 
   public func index(of id: String) -> Int? { indexByID[id] }
@@ -44,7 +50,7 @@ public final class RuleSet: Sendable {
     for i in evaluationOrder {
       let references = referenceIndices[i]
       let referenced = references.isEmpty ? [] : references.map { outcomes[$0] }
-      var outcome = rules[i].kind.evaluate(message, referenced: referenced, matcher: matcher)
+      var outcome = kinds[i].evaluate(message, referenced: referenced, matcher: matcher)
       if outcome.hit, !unlessIndices[i].isEmpty {
         outcome = Self.cancel(outcome, by: unlessIndices[i].map { outcomes[$0] }, in: message)
       }
@@ -110,19 +116,18 @@ public struct RuleEvaluation: Sendable {
     var spanOwners: [Int] = []
     var byteSpans: [Range<Int>] = []
     for (i, outcome) in outcomes.enumerated() {
-      if let limit = outcome.limit { limits.append(LimitEvent(rule: ruleSet.rules[i].id, limit: limit)) }
+      if let limit = outcome.limit { limits.append(LimitEvent(rule: ruleSet.featureIDs[i], limit: limit)) }
       guard outcome.hit else { continue }
-      hits.append(ruleSet.rules[i].id)
+      hits.append(ruleSet.featureIDs[i])
       for span in outcome.spans {
         spanOwners.append(i)
         byteSpans.append(span)
       }
     }
     let evidence = zip(spanOwners, message.scalarSpans(byteSpans)).map { owner, span in
-      let rule = ruleSet.rules[owner]
-      return Evidence(
-        rule: rule.id, type: rule.marks, start: span.scalars.lowerBound, end: span.scalars.upperBound, text: span.text,
-        lexicon: rule.kind.lexiconEntry(forSpan: span.text))
+      Evidence(
+        rule: ruleSet.featureIDs[owner], type: ruleSet.marks[owner], start: span.scalars.lowerBound, end: span.scalars.upperBound,
+        text: span.text, lexicon: ruleSet.kinds[owner].lexiconEntry(forSpan: span.text))
     }
     self.evidence = evidence.sorted { ($0.start, $0.end, $0.rule) < ($1.start, $1.end, $1.rule) }
     limitEvents = limits
