@@ -23,9 +23,6 @@ let package = Package(
       name: "CYAML", pkgConfig: "yaml-0.1",
       providers: [.apt(["libyaml-dev"])]),
     .systemLibrary(
-      name: "COpenBLAS", pkgConfig: "openblas",
-      providers: [.apt(["libopenblas-dev"])]),
-    .systemLibrary(
       name: "CEditLine", pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"])]),
 
@@ -34,13 +31,13 @@ let package = Package(
 
     // The encoder's hot loops in C (AVX2 with a portable fallback chosen at run time). Always built
     // optimized: a debug build of these loops would make the golden tests crawl.
-    .target(name: "CDiscernKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CDiscernKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dl")]),
 
     // The encoder: safetensors, WordPiece, a BERT forward pass on OpenBLAS and the int8 kernels.
-    .target(name: "DiscernEncoder", dependencies: ["COpenBLAS", "CDiscernKernels"]),
+    .target(name: "DiscernEncoder", dependencies: ["CDiscernKernels"]),
 
     // Fusion: label heads, the calibrated logistic layer over rules and encoder, metrics, model files.
-    .target(name: "DiscernModel", dependencies: ["DiscernRules", "DiscernEncoder", "COpenBLAS"]),
+    .target(name: "DiscernModel", dependencies: ["DiscernRules", "DiscernEncoder", "CDiscernKernels"]),
 
     // The engine facade: rules + policy + encoder + model, checked against each other.
     .target(name: "Discern", dependencies: ["DiscernRules", "DiscernEncoder", "DiscernModel"]),

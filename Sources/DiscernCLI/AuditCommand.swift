@@ -43,8 +43,8 @@ struct AuditCommand: ParsableCommand {
   @Flag(help: "Continue an interrupted audit: keep the complete records already in --out and audit only the lines after them.")
   var resume = false
 
-  @Option(help: "Messages per batch.")
-  var batch: Int = 64
+  @Option(help: "Messages per batch (default 64 with the encoder, 256 rules-only).")
+  var batch: Int?
 
   @Option(help: "Longest message accepted, in bytes of UTF-8.")
   var maxBytes: Int = 100_000
@@ -53,7 +53,7 @@ struct AuditCommand: ParsableCommand {
   var csvOutput: Bool { out?.lowercased().hasSuffix(".csv") ?? false }
 
   func validate() throws {
-    if batch < 1 { throw ValidationError("--batch must be at least 1.") }
+    if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
     if resume && csvOutput { throw ValidationError("--resume continues JSONL output; write the audit to a .jsonl file to resume it.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
@@ -98,37 +98,41 @@ struct AuditCommand: ParsableCommand {
       auditor.impact = AuditImpact()
     }
     if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
-    var pending: [AuditInput] = []
     var count = 0
+    let batchSize = batch ?? (rulesOnly ? 256 : 64)
+    let batches = BatchReader { [csvInput] in
+      var inputs: [AuditInput] = []
+      while inputs.count < batchSize {
+        let next: AuditInput
+        if csvInput {
+          guard let (line, bytes) = records.nextRecord() else { break }
+          next = AuditInput(line: line, bytes: bytes, header: records.header)
+        } else {
+          guard let bytes = reader.next() else { break }
+          next = AuditInput(line: count + 1, bytes: bytes)
+        }
+        count += 1
+        if count > done { inputs.append(next) }
+      }
+      return inputs.isEmpty ? nil : BatchReader.Batch(inputs: inputs, bytesRead: reader.bytesRead)
+    }
+    let writer = BackgroundWriter(output)
     let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
-    func flush() throws {
+    var audited = 0
+    while let next = batches.next() {
       var chunk: [UInt8] = []
-      for record in auditor.decide(pending) {
+      for record in auditor.decide(next.inputs) {
         chunk.append(contentsOf: record)
         chunk.append(UInt8(ascii: "\n"))
       }
-      output.write(Data(chunk))
-      pending.removeAll(keepingCapacity: true)
-      progress?.show(records: count - done, bytes: reader.bytesRead)
+      writer.write(chunk)
+      audited += next.inputs.count
+      progress?.show(records: audited, bytes: next.bytesRead)
     }
-    while true {
-      let next: AuditInput
-      if csvInput {
-        guard let (line, bytes) = records.nextRecord() else { break }
-        next = AuditInput(line: line, bytes: bytes, header: records.header)
-      } else {
-        guard let bytes = reader.next() else { break }
-        next = AuditInput(line: count + 1, bytes: bytes)
-      }
-      count += 1
-      if count <= done { continue }
-      pending.append(next)
-      if pending.count >= batch { try flush() }
-    }
-    try flush()
+    writer.finish()
     progress?.finish()
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
-    progressLine("audited \(count - done) records: \(count - done - auditor.errors) decided, \(auditor.errors) errors")
+    progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
     if let folder = report, let accumulated = auditor.report {
       try accumulated.write(to: folder, input: input)
       progressLine("wrote \(folder)/report.md and \(folder)/report.html")

@@ -1,5 +1,4 @@
 import CDiscernKernels
-import COpenBLAS
 import Foundation
 
 /// Why an encoder could not be loaded. Each message says exactly what is missing or wrong.
@@ -16,6 +15,8 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   case headsForAnotherEncoder(path: String, trainedOn: String, loaded: String, folder: String)
   /// Tuned layers trained over another base model's embeddings.
   case tunedForAnotherBase(tuned: String, base: String, expected: String, found: String)
+  /// OpenBLAS (loaded on first use) is not installed.
+  case blasUnavailable(String)
 
   public var description: String {
     switch self {
@@ -32,6 +33,7 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
     case .tunedForAnotherBase(let tuned, let base, let expected, let found):
       "'\(tuned)' extends base encoder \(expected), but '\(base)' is \(found); pass the base it was trained "
         + "on (--encoder PATH, 'make model' fetches the default) or retrain it (make train-encoder)"
+    case .blasUnavailable(let reason): reason
     }
   }
 }
@@ -102,7 +104,7 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
 
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
 /// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
-/// float32 through OpenBLAS `cblas_sgemm` or in int8 through Discern's AVX2 kernel (`precision`);
+/// float32 through OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`) or in int8 through Discern's AVX2 kernel (`precision`);
 /// attention, LayerNorm and GELU stay in float32.
 ///
 /// A batch is packed, not padded: the tokens of all messages stand in one matrix for the dense
@@ -148,6 +150,7 @@ public final class BertEncoder: @unchecked Sendable {
   public init(
     folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1
   ) throws(EncoderError) {
+    if let problem = dk_blas_load() { throw .blasUnavailable(String(cString: problem)) }
     self.folder = folder
     tunedFolder = tuned
     self.precision = precision
@@ -251,7 +254,6 @@ public final class BertEncoder: @unchecked Sendable {
     } catch {
       throw .weights(error)
     }
-    openblas_set_num_threads(1)
   }
 
   /// Reads and checks a tuned folder's config.json against the base configuration.
@@ -376,12 +378,12 @@ public final class BertEncoder: @unchecked Sendable {
         let q = qkv + start * 3 * h + head * d
         let k = q + h
         let v = q + 2 * h
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
+        dk_sgemm(
+          1, Int32(n), Int32(n), Int32(d), scale,
           q, Int32(3 * h), k, Int32(3 * h), 0, scores, Int32(n))
         dk_softmax_rows(scores, Int32(n), Int32(n))
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
+        dk_sgemm(
+          0, Int32(n), Int32(d), Int32(n), 1,
           scores, Int32(n), v, Int32(3 * h), 0, context + start * h + head * d, Int32(h))
       }
       start += n

@@ -1,5 +1,4 @@
 import CDiscernKernels
-import COpenBLAS
 import Dispatch
 
 /// How the encoder's linear layers compute: float32 through OpenBLAS, or int8 through Discern's own
@@ -56,8 +55,8 @@ struct DenseLayer: @unchecked Sendable {
       let run: @Sendable (Int) -> Void = { part in
         let range = columns(part)
         transposed.withUnsafeBufferPointer { weights in
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(range.count), Int32(inputs), 1,
+          dk_sgemm(
+            0, Int32(rows), Int32(range.count), Int32(inputs), 1,
             source.pointer, Int32(inputs), weights.baseAddress! + range.lowerBound, Int32(outputs), 1,
             out.pointer + range.lowerBound, Int32(outputs))
         }

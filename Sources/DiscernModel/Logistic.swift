@@ -1,4 +1,4 @@
-import COpenBLAS
+import CDiscernKernels
 import Foundation
 
 /// L2-regularised, sample-weighted logistic regression fitted by Newton's method: deterministic
@@ -58,7 +58,7 @@ public struct LogisticRegression: Sendable, Codable, Equatable {
       for j in 0..<d { gradient[j] += lambda * beta[j] }
       // Hessian = Σ cᵢ pᵢ(1−pᵢ) xᵢxᵢᵀ + λI, through BLAS (n can be tens of thousands).
       var hessian = [Double](repeating: 0, count: p * p)
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(p), Int32(n), 1, scaled, Int32(p), 0, &hessian, Int32(p))
+      dk_dsyrk_upper_transposed(Int32(p), Int32(n), 1, scaled, Int32(p), 0, &hessian, Int32(p))
       for j in 0..<p { for k in 0..<j { hessian[j * p + k] = hessian[k * p + j] } }
       for j in 0..<d { hessian[j * p + j] += lambda }
       hessian[d * p + d] += 1e-9

@@ -74,6 +74,20 @@ void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *
                            const int32_t *w_sums, const float *bias, const dk_outlier *outliers,
                            int outlier_count, float *out, int ldo, int column_begin, int column_end);
 
+// ---- BLAS ---------------------------------------------------------------------------------------
+//
+// OpenBLAS loaded on first use, single-threaded (blas.c says why).
+
+/// NULL once OpenBLAS is loaded, else why it could not be (a sentence naming the fix).
+const char *dk_blas_load(void);
+
+/// C = alpha · A · op(B) + beta · C, row-major; op(B) = Bᵀ when `transpose_b`.
+void dk_sgemm(int transpose_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+              float beta, float *c, int ldc);
+
+/// C = alpha · Aᵀ · A + beta · C (upper triangle), row-major, A is k × n.
+void dk_dsyrk_upper_transposed(int n, int k, double alpha, const double *a, int lda, double beta, double *c, int ldc);
+
 #ifdef __cplusplus
 }
 #endif
