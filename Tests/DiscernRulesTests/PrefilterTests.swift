@@ -9,7 +9,10 @@ import Testing
     (#"(?<!\d)(?<!\d\s)\b(?:kms|kmn)\b(?:\s+fr\b)?"#, ["kmn", "kms"]),
     // Exact pieces multiply out: "i" "'?m" is {"i'm", "im"}, and the longer literal after wins.
     (#"\bi'?m\s+(?:so\s+)?suicidal\b"#, ["suicidal"]),
-    (#"\b(?:lol+|lmao+)\b"#, ["lma", "lo"]),
+    // `x+` is "x" and then anything: a run grows into it but not past it.
+    (#"\b(?:lol+|lmao+|ha(?:ha)+h?)\b"#, ["haha", "lmao", "lol"]),
+    // A common word loses a tie: nearly every message has "the".
+    (#"\bthe\s+ref\b"#, ["ref"]),
     (#"KILL\s+me"#, ["kill"]),
     (#"[sz]ad\b"#, ["sad", "zad"]),
     (#"dead\s*(?:💀|😭)"#, ["dead"]),

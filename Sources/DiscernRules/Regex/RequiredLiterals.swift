@@ -20,6 +20,9 @@ public enum RequiredLiterals {
   /// as a substring, or anything.
   enum Info: Equatable {
     case exact(Set<[UInt8]>)
+    /// One of these strings, then possibly more (`x+` is "x" then anything): a run can still grow
+    /// into it ("lo" + "l+" → "lol"), but not past it.
+    case prefix(Set<[UInt8]>)
     case anyOf(Set<[UInt8]>)
     case unconstrained
 
@@ -29,18 +32,24 @@ public enum RequiredLiterals {
 
     var required: Info {
       switch self {
-      case .exact(let strings): strings.contains([]) || strings.isEmpty ? .unconstrained : .anyOf(strings)
+      case .exact(let strings), .prefix(let strings): strings.contains([]) || strings.isEmpty ? .unconstrained : .anyOf(strings)
       case .anyOf, .unconstrained: self
       }
     }
 
-    /// Shortest string first, fewer strings next: a longer required literal filters more messages.
+    /// By the shortest string, fewer strings next: a longer required literal filters more messages.
+    /// A common English word counts as one character, since nearly every message has it.
     func isStronger(than other: Info) -> Bool {
       guard case .anyOf(let mine) = self else { return false }
       guard case .anyOf(let theirs) = other else { return true }
-      let (a, b) = (mine.map(\.count).min() ?? 0, theirs.map(\.count).min() ?? 0)
+      func weakest(_ strings: Set<[UInt8]>) -> Int { strings.map { Self.commonWords.contains($0) ? 1 : $0.count }.min() ?? 0 }
+      let (a, b) = (weakest(mine), weakest(theirs))
       return a != b ? a > b : mine.count < theirs.count
     }
+
+    static let commonWords: Set<[UInt8]> = Set(
+      ["the", "this", "that", "and", "for", "you", "are", "was", "not", "but", "have", "with", "what", "just", "like", "they"]
+        .map { Array($0.utf8) })
 
     func or(_ other: Info) -> Info {
       if case .exact(let left) = self, case .exact(let right) = other, left.count + right.count <= Self.exactLimit {
@@ -55,7 +64,9 @@ public enum RequiredLiterals {
         if max == 1, case .exact(let strings) = self, strings.count < Self.exactLimit { return .exact(strings.union([[]])) }
         return .unconstrained
       }
-      return min == 1 && max == 1 ? self : required
+      if min == 1 && max == 1 { return self }
+      if case .exact(let strings) = self { return .prefix(strings) }
+      return required
     }
   }
 
@@ -97,9 +108,17 @@ public enum RequiredLiterals {
       var exact = true
       while let next = peek, next != "|", next != ")" {
         let piece = try quantified(try atom())
-        if case .exact(let strings) = piece, run.count * strings.count <= Info.exactLimit {
+        switch piece {
+        case .exact(let strings) where run.count * strings.count <= Info.exactLimit:
           run = Set(run.flatMap { head in strings.map { head + $0 } })
           continue
+        case .prefix(let strings) where run.count * strings.count <= Info.exactLimit:
+          run = Set(run.flatMap { head in strings.map { head + $0 } })
+          exact = false
+          best = Self.stronger(best, Info.exact(run).required)
+          run = [[]]
+          continue
+        default: break
         }
         exact = false
         best = Self.stronger(best, Info.exact(run).required)
