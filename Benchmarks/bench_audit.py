@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--corpus", default="../shared/data/corpus/suicidal_keyword_tweets.jsonl")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fused-memory", action="store_true", help="also grow the input for the encoder run (slow)")
+    parser.add_argument("--rules-only", action="store_true", help="measure the rules-only audit alone (quick)")
     parser.add_argument("--runs", type=int, default=5, help="runs per mode; the median is reported (this machine is noisy)")
     args = parser.parse_args()
     if not os.path.exists(args.corpus):
@@ -56,7 +57,7 @@ def main():
         print()
         print(f"| mode | records | median seconds ({args.runs} runs) | messages/s (median) | slowest – fastest run | peak RSS |")
         print("|---|---|---|---|---|---|")
-        for name, rules_only in [("rules only", True), ("rules + int8 student encoder", False)]:
+        for name, rules_only in [("rules only", True), ("rules + int8 student encoder", False)][: 1 if args.rules_only else 2]:
             runs = [run(args.discern, args.corpus, out, args.threads, rules_only) for _ in range(args.runs)]
             records = runs[0][0]
             times = sorted(seconds for _, seconds, _ in runs)

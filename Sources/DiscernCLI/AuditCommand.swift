@@ -120,12 +120,7 @@ struct AuditCommand: ParsableCommand {
     let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
     var audited = 0
     while let next = batches.next() {
-      var chunk: [UInt8] = []
-      for record in auditor.decide(next.inputs) {
-        chunk.append(contentsOf: record)
-        chunk.append(UInt8(ascii: "\n"))
-      }
-      writer.write(chunk)
+      for block in auditor.decide(next.inputs) { writer.write(block) }
       audited += next.inputs.count
       progress?.show(records: audited, bytes: next.bytesRead)
     }
@@ -269,55 +264,76 @@ struct Auditor {
     return low
   }
 
-  /// The records for a batch. Each thread takes a contiguous part and parses, decides and writes it
-  /// on its own (one fork and join per batch); with the encoder, the batch's embeddings come first,
-  /// from one batched pass on all the encoder's threads.
+  /// The records for a batch, newline-terminated, as one block of bytes per thread (in input order).
+  /// Each thread takes a contiguous part and parses, decides and writes it on its own: one fork and
+  /// join per batch. With the encoder the batch is parsed first and embedded in one batched pass on
+  /// all the encoder's threads.
   mutating func decide(_ inputs: [AuditInput]) -> [[UInt8]] {
     let threads = engine.threads
-    let parsed = parallelMap(inputs.count, threads: threads) { parse(inputs[$0]) }
+    // Decisions are kept only for what reads them afterwards: the report and the impact diff.
+    let keep = report != nil || baseline != nil
+    var parsed: [Parsed]? = nil
     var texts: [String] = []
     var decisionOf = [Int](repeating: -1, count: inputs.count)
-    for (index, item) in parsed.enumerated() {
-      if case .message(_, let text, _) = item {
-        decisionOf[index] = texts.count
-        texts.append(text)
-      }
-    }
-    let embeddings = variant == .fused ? engine.encoder?.embed(texts) : nil
-    let format = self.format
-    let variant = self.variant
-    let engine = self.engine
-    let results = parallelParts(inputs.count, threads: threads) { range in
-      let matcher = PCRE2Matcher()
-      return range.map { index -> (Decision?, [UInt8]) in
-        switch parsed[index] {
-        case .message(let id, let text, let metadata):
-          let logits = embeddings.map { engine.heads.logits($0[decisionOf[index]]) }
-          let decision = engine.decide(text, variant: variant, encoderLogits: logits, matcher: matcher)
-          return (decision, format.record(line: inputs[index].line, id: id, decision: decision, error: nil, metadata: metadata))
-        case .error(let id, let reason):
-          return (nil, format.record(line: inputs[index].line, id: id, decision: nil, error: reason, metadata: .none))
+    if variant == .fused || baseline != nil {
+      let all = parallelMap(inputs.count, threads: threads) { parse(inputs[$0]) }
+      for (index, item) in all.enumerated() {
+        if case .message(_, let text, _) = item {
+          decisionOf[index] = texts.count
+          texts.append(text)
         }
       }
+      parsed = all
     }
+    let embeddings = variant == .fused ? engine.encoder?.embed(texts) : nil
+    let (format, variant, engine) = (self.format, self.variant, self.engine)
+    let parts = parallelParts(inputs.count, threads: threads) { range -> [Part] in
+      let matcher = PCRE2Matcher()
+      var part = Part()
+      for index in range {
+        let item = parsed?[index] ?? parse(inputs[index])
+        var decision: Decision? = nil
+        switch item {
+        case .message(let id, let text, let metadata):
+          let logits = embeddings.map { engine.heads.logits($0[decisionOf[index]]) }
+          decision = engine.decide(text, variant: variant, encoderLogits: logits, matcher: matcher)
+          format.write(into: &part.block, line: inputs[index].line, id: id, decision: decision, error: nil, metadata: metadata)
+        case .error(let id, let reason):
+          part.errors += 1
+          format.write(into: &part.block, line: inputs[index].line, id: id, decision: nil, error: reason, metadata: .none)
+        }
+        part.block.raw("\n")
+        if keep { part.kept.append((item, decision)) }
+      }
+      return [part]
+    }
+    errors += parts.reduce(0) { $0 + $1.errors }
+    guard keep else { return parts.map(\.block.bytes) }
+    let kept = parts.flatMap(\.kept)
     if let baseline {
       let shared = baseline.encoder === engine.encoder ? embeddings : nil
       let before = baseline.decide(texts, variant: variant, embeddings: shared)
-      for (index, item) in parsed.enumerated() {
-        if case .message(let id, _, _) = item, let after = results[index].0 {
+      for (index, (item, decision)) in kept.enumerated() {
+        if case .message(let id, _, _) = item, let after = decision {
           impact?.add(baseline: before[decisionOf[index]], candidate: after, id: id, line: inputs[index].line)
         }
       }
     }
-    for (index, item) in parsed.enumerated() {
+    for (index, (item, decision)) in kept.enumerated() {
       switch item {
-      case .message(let id, _, let metadata): report?.add(results[index].0!, id: id, line: inputs[index].line, metadata: metadata.fields)
-      case .error:
-        errors += 1
-        report?.addError()
+      case .message(let id, _, let metadata): report?.add(decision!, id: id, line: inputs[index].line, metadata: metadata.fields)
+      case .error: report?.addError()
       }
     }
-    return results.map(\.1)
+    return parts.map(\.block.bytes)
+  }
+
+  /// One thread's share of a batch: its records, how many were errors, and (for the report and the
+  /// impact diff) what each record parsed to and its decision.
+  struct Part {
+    var block = JSONText()
+    var errors = 0
+    var kept: [(Parsed, Decision?)] = []
   }
 }
 

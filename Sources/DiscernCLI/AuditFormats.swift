@@ -29,7 +29,7 @@ struct PassThrough {
     json.raw("{")
     for (i, member) in kept.enumerated() {
       if i > 0 { json.raw(",") }
-      json.key(member.key)
+      json.key(dynamic: member.key)
       json.bytes.append(contentsOf: object.bytes[member.value])
     }
     json.raw("}")
@@ -45,7 +45,7 @@ struct PassThrough {
     json.raw("{")
     for (i, (key, value)) in cells.enumerated() {
       if i > 0 { json.raw(",") }
-      json.key(key)
+      json.key(dynamic: key)
       json.string(value)
     }
     json.raw("}")
@@ -164,11 +164,11 @@ enum AuditRecordFormat {
     return (["line", "id", "error"] + perLabel + ["top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
   }
 
-  func record(line: Int, id: String?, decision: Decision?, error: String?, metadata: PassThrough) -> [UInt8] {
+  /// Appends one record (without its line break) to `json`.
+  func write(into json: inout JSONText, line: Int, id: String?, decision: Decision?, error: String?, metadata: PassThrough) {
     switch self {
     case .jsonl:
       // The decision's own JSON with id, line and metadata put in front.
-      var json = JSONText()
       json.raw("{\"id\":")
       if let id { json.string(id) } else { json.raw("null") }
       json.raw(",\"line\":\(line)")
@@ -180,11 +180,10 @@ enum AuditRecordFormat {
         json.raw(",\"error\":")
         json.string(error)
         json.raw("}")
-        return json.bytes
+        return
       }
       json.raw(",")
       json.decision(decision!, opened: true)
-      return json.bytes
     case .csv(let labels):
       var cells = [String(line), id ?? "", error ?? ""]
       for label in labels {
@@ -198,7 +197,7 @@ enum AuditRecordFormat {
         top.joined(separator: "; "), decision?.spans.map { "\($0.type):\($0.text)" }.joined(separator: "; ") ?? "",
         decision?.rationale ?? "", String(decoding: metadata.json, as: UTF8.self),
       ]
-      return Array(cells.map(CSV.escape).joined(separator: ",").utf8)
+      json.raw(cells.map(CSV.escape).joined(separator: ","))
     }
   }
 }

@@ -15,7 +15,10 @@ struct JSONText {
 
   static let hex = Array("0123456789abcdef".utf8)
 
-  static func += (json: inout JSONText, s: String) { json.bytes.append(contentsOf: s.utf8) }
+  /// Punctuation and literals written in the source.
+  static func += (json: inout JSONText, s: StaticString) {
+    json.bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
 
   mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
@@ -41,11 +44,18 @@ struct JSONText {
     }
   }
 
-  mutating func number(_ d: Double) { self += d.isFinite ? "\(d)" : "null" }
+  mutating func number(_ d: Double) { d.isFinite ? raw("\(d)") : (self += "null") }
 
-  mutating func key(_ k: String) {
+  mutating func key(dynamic k: String) {
     string(k)
-    self += ":"
+    bytes.append(UInt8(ascii: ":"))
+  }
+
+  /// A key written in the source (no escaping needed): its bytes go in as they are.
+  mutating func key(_ k: StaticString) {
+    bytes.append(UInt8(ascii: "\""))
+    bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+    bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
   }
 
   mutating func strings(_ values: [String]) {
@@ -55,37 +65,6 @@ struct JSONText {
       string(v)
     }
     self += "]"
-  }
-
-  /// A value decoded by JSONSerialization (or a CSV cell): strings, numbers, booleans, null, arrays
-  /// and objects.
-  mutating func any(_ value: Any) {
-    switch value {
-    case let s as String: string(s)
-    case let n as NSNumber:
-      // JSONSerialization gives booleans as NSNumber too; their type encoding is "c" (char).
-      switch String(cString: n.objCType) {
-      case "c": self += n.boolValue ? "true" : "false"
-      case "d", "f": number(n.doubleValue)
-      default: self += "\(n.int64Value)"
-      }
-    case let a as [Any]:
-      self += "["
-      for (i, v) in a.enumerated() {
-        if i > 0 { self += "," }
-        any(v)
-      }
-      self += "]"
-    case let o as [String: Any]:
-      self += "{"
-      for (i, k) in o.keys.sorted().enumerated() {
-        if i > 0 { self += "," }
-        key(k)
-        any(o[k]!)
-      }
-      self += "}"
-    default: self += "null"
-    }
   }
 
   /// The `discern explain --json` object; `opened` when its opening brace is already written (an
@@ -109,7 +88,7 @@ struct JSONText {
     self += "{"
     for (i, label) in decision.labels.sorted(by: { $0.label < $1.label }).enumerated() {
       if i > 0 { self += "," }
-      key(label.label)
+      key(dynamic: label.label)
       self += "{"
       key("actions"); self += "{"; key("author"); strings(label.actions.author); self += ","; key("others"); strings(label.actions.others); self += "},"
       key("bias"); number(label.bias); self += ","
@@ -136,9 +115,9 @@ struct JSONText {
     for (i, span) in decision.spans.enumerated() {
       if i > 0 { self += "," }
       self += "{"
-      key("end"); self += "\(span.end),"
+      key("end"); raw("\(span.end),")
       key("rule"); string(span.rule); self += ","
-      key("start"); self += "\(span.start),"
+      key("start"); raw("\(span.start),")
       key("text"); string(span.text); self += ","
       key("type"); string(span.type)
       self += "}"

@@ -12,8 +12,10 @@ public final class LiteralPrefilter: Sendable {
   private let columns: Int
   /// The complete transition table, `next[state * columns + column]`.
   private let next: [Int32]
-  /// The slots a state completes a literal for (its suffixes' included).
+  /// The slots a state completes a literal for (its suffixes' included), and whether it has any (read
+  /// per byte, so kept flat).
   private let outputs: [[Int32]]
+  private let completes: [Bool]
 
   public init(patterns: [PCRE2Pattern]) {
     var slotOf: [ObjectIdentifier: Int] = [:]
@@ -82,6 +84,7 @@ public final class LiteralPrefilter: Sendable {
     self.columns = width
     self.next = next
     self.outputs = outputs
+    completes = outputs.map { !$0.isEmpty }
   }
 
   /// Per filtered slot, whether one of its literals occurs in `bytes`; nil when the message must be
@@ -91,10 +94,12 @@ public final class LiteralPrefilter: Sendable {
     var found = [Bool](repeating: false, count: slotOf.count)
     next.withUnsafeBufferPointer { next in
       columnOf.withUnsafeBufferPointer { columnOf in
-        var state = 0
-        for byte in bytes {
-          state = Int(next[state * columns + Int(columnOf[Int(byte)])])
-          for slot in outputs[state] { found[Int(slot)] = true }
+        completes.withUnsafeBufferPointer { completes in
+          var state = 0
+          for byte in bytes {
+            state = Int(next[state * columns + Int(columnOf[Int(byte)])])
+            if completes[state] { for slot in outputs[state] { found[Int(slot)] = true } }
+          }
         }
       }
     }
