@@ -15,13 +15,15 @@ public struct LogisticRegression: Sendable, Codable, Equatable {
 
   public func logit(_ x: [Double]) -> Double { zip(weights, x).reduce(bias) { $0 + $1.0 * $1.1 } }
 
-  /// Minimises Σ cᵢ·logloss(yᵢ, σ(w·xᵢ + b + offsetᵢ)) + λ/2·|w|² (the bias is not penalised).
-  /// `x` is row-major, n × d. `offsets` carry fixed contributions (pinned weights).
+  /// Minimises Σ cᵢ·logloss(yᵢ, σ(w·xᵢ + b + offsetᵢ)) + λ/2·|w|² (the bias is not penalised, nor
+  /// the columns in `unpenalized`). `x` is row-major, n × d. `offsets` carry fixed contributions
+  /// (pinned weights).
   public static func fit(
-    x: [Double], rows n: Int, columns d: Int, y: [Double], sampleWeights c: [Double], l2 lambda: Double,
-    offsets: [Double]? = nil, maxIterations: Int = 50
+    x: [Double], rows n: Int, columns d: Int, y: [Double], sampleWeights c: [Double], l2: Double,
+    unpenalized: Set<Int> = [], offsets: [Double]? = nil, maxIterations: Int = 50
   ) -> LogisticRegression {
     let p = d + 1
+    let penalty = (0..<d).map { unpenalized.contains($0) ? 0 : l2 }
     // The design with a column of ones for the bias.
     var design = [Double](repeating: 0, count: n * p)
     for i in 0..<n {
@@ -37,7 +39,7 @@ public struct LogisticRegression: Sendable, Codable, Equatable {
         // log(1 + e^z) − y·z, stable for large |z|.
         total += c[i] * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y[i] * z)
       }
-      for j in 0..<d { total += 0.5 * lambda * beta[j] * beta[j] }
+      for j in 0..<d { total += 0.5 * penalty[j] * beta[j] * beta[j] }
       return total
     }
     var current = loss(beta)
@@ -55,12 +57,12 @@ public struct LogisticRegression: Sendable, Codable, Equatable {
           scaled[i * p + j] = curvature * design[i * p + j]
         }
       }
-      for j in 0..<d { gradient[j] += lambda * beta[j] }
+      for j in 0..<d { gradient[j] += penalty[j] * beta[j] }
       // Hessian = Σ cᵢ pᵢ(1−pᵢ) xᵢxᵢᵀ + λI, through BLAS (n can be tens of thousands).
       var hessian = [Double](repeating: 0, count: p * p)
       dk_dsyrk_upper_transposed(Int32(p), Int32(n), 1, scaled, Int32(p), 0, &hessian, Int32(p))
       for j in 0..<p { for k in 0..<j { hessian[j * p + k] = hessian[k * p + j] } }
-      for j in 0..<d { hessian[j * p + j] += lambda }
+      for j in 0..<d { hessian[j * p + j] += penalty[j] }
       hessian[d * p + d] += 1e-9
       guard let step = solveSymmetric(hessian, gradient, size: p) else { break }
       // Damped Newton: halve the step until the loss goes down.

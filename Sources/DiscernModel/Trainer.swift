@@ -60,6 +60,10 @@ public struct Trainer {
   /// Candidates for the heads' L2 strength, chosen by dev AUROC.
   public var headPenalties: [Double] = [0.1, 1, 10]
   public var fusionPenalty = 1.0
+  /// Candidates for the fusion's L2 strength when it is fitted on dev rows: chosen by 5-fold
+  /// cross-validation there (out-of-fold AUROC on the annotated rows), since the same rows then
+  /// calibrate it and pick its threshold.
+  public var fusionPenalties: [Double] = [1, 3, 10, 30, 100, 300, 1000, 3000]
   public var calibration: Calibration.Method = .platt
   /// How much a row whose label is weak (assumed from its source) counts next to an annotated row.
   public var weakRowWeight = 0.05
@@ -129,10 +133,25 @@ public struct Trainer {
       let d = free.count
       let ruleX = fit.rows.flatMap { row in free.map { view.features[row][$0] } }
       let fusedX = fit.rows.indices.flatMap { i in free.map { view.features[fit.rows[i]][$0] } + [fit.encoder[i]] }
+      var (fusedPenalty, rulesPenalty) = (fusionPenalty, fusionPenalty)
+      // On dev rows the penalty shrinks the rules toward 0, never the encoder: a strong penalty
+      // leaves the encoder-only model, so cross-validation can only choose rules that help.
+      let encoderColumn: Set<Int> = fusionSplit == "dev" ? [d] : []
+      // Out-of-fold logits of the fused and rules-only fits, per fit row, when fitted on dev: what
+      // calibration learns from, so it is not fitted to logits that saw their own labels.
+      var heldOut: (fused: [Double], rules: [Double])? = nil
+      if fusionSplit == "dev" {
+        let (chosenFused, fusedOOF, chosenRules, rulesOOF) = crossValidatedFusion(
+          fit: fit, fusedX: fusedX, ruleX: ruleX, columns: d, encoderColumn: encoderColumn, offsets: offsets, foldOfRow: fit.rows.map { foldOf(view.rows[$0].id) },
+          selection: selection, truth: devTruth, progress: progress)
+        (fusedPenalty, rulesPenalty) = (chosenFused, chosenRules)
+        heldOut = (fusedOOF, rulesOOF)
+      }
       let fused = LogisticRegression.fit(
-        x: fusedX, rows: fit.rows.count, columns: d + 1, y: fit.y, sampleWeights: fit.weights, l2: fusionPenalty, offsets: offsets)
+        x: fusedX, rows: fit.rows.count, columns: d + 1, y: fit.y, sampleWeights: fit.weights, l2: fusedPenalty, unpenalized: encoderColumn,
+        offsets: offsets)
       let rulesOnly = LogisticRegression.fit(
-        x: ruleX, rows: fit.rows.count, columns: d, y: fit.y, sampleWeights: fit.weights, l2: fusionPenalty, offsets: offsets)
+        x: ruleX, rows: fit.rows.count, columns: d, y: fit.y, sampleWeights: fit.weights, l2: rulesPenalty, offsets: offsets)
       func keyed(_ w: ArraySlice<Double>) -> [String: Double] {
         var weights = Dictionary(uniqueKeysWithValues: zip(free.map { view.featureIDs[$0] }, w).map { ($0, ($1 * 1e6).rounded() / 1e6) })
         for (index, pin) in pinnedWeights.enumerated() { if let pin { weights[view.featureIDs[index]] = pin } }
@@ -150,8 +169,11 @@ public struct Trainer {
       for (name, variant) in variants {
         let logits = dev.indices.map { variant.logit(features: devFeatures[$0], encoderLogit: devHead[$0]) }
         // Calibrated on the annotated dev rows: probabilities should match labels people gave,
-        // not the base rate of negatives assumed from other sources.
-        let calibration = Calibration.fit(calibration, logits: selection.map { logits[$0] }, truth: selection.map { devTruth[$0] })
+        // not the base rate of negatives assumed from other sources. A fusion fitted on these rows
+        // is calibrated on its out-of-fold logits.
+        let honest = name == "fused" ? heldOut?.fused : name == "rules" ? heldOut?.rules : nil
+        let calibration = Calibration.fit(
+          calibration, logits: selection.map { (honest ?? logits)[$0] }, truth: selection.map { devTruth[$0] })
         calibrations[name] = calibration
         metrics[name] = LabelMetrics(probabilities: logits.map(calibration.probability), truth: devTruth, threshold: thresholds[label] ?? 0.5)
       }
@@ -185,6 +207,40 @@ public struct Trainer {
       trainingData: .init(files: view.files.map { ($0 as NSString).lastPathComponent }, fingerprint: view.fingerprint, seed: seed),
       devMetrics: devMetrics, suggestedThresholds: suggestedThresholds)
     return Result(model: model, heads: heads)
+  }
+
+  /// The L2 strengths of the fusion and of the rules-only ablation for a fit on dev rows, each by
+  /// `folds`-fold cross-validation (folds by row id), with their out-of-fold logits at the chosen
+  /// strength. Ties go to the stronger penalty.
+  func crossValidatedFusion(
+    fit: (rows: [Int], y: [Double], weights: [Double], encoder: [Double]), fusedX: [Double], ruleX: [Double], columns d: Int,
+    encoderColumn: Set<Int>, offsets: [Double], foldOfRow: [Int], selection: [Int], truth: [Int], progress: (String) -> Void
+  ) -> (fusedPenalty: Double, fused: [Double], rulesPenalty: Double, rules: [Double]) {
+    let n = fit.rows.count
+    func outOfFold(_ x: [Double], columns: Int, penalty: Double, unpenalized: Set<Int> = []) -> [Double] {
+      var logits = [Double](repeating: 0, count: n)
+      for fold in 0..<folds {
+        let rest = (0..<n).filter { foldOfRow[$0] != fold }
+        let model = LogisticRegression.fit(
+          x: rest.flatMap { x[$0 * columns..<($0 + 1) * columns] }, rows: rest.count, columns: columns, y: rest.map { fit.y[$0] },
+          sampleWeights: rest.map { fit.weights[$0] }, l2: penalty, unpenalized: unpenalized, offsets: rest.map { offsets[$0] })
+        for i in 0..<n where foldOfRow[i] == fold { logits[i] = model.logit(Array(x[i * columns..<(i + 1) * columns])) + offsets[i] }
+      }
+      return logits
+    }
+    func choose(_ name: String, _ x: [Double], columns: Int, unpenalized: Set<Int>) -> (penalty: Double, logits: [Double]) {
+      var best: (penalty: Double, auroc: Double, logits: [Double])?
+      for penalty in fusionPenalties.sorted(by: >) {
+        let logits = outOfFold(x, columns: columns, penalty: penalty, unpenalized: unpenalized)
+        let auroc = LabelMetrics.auroc(selection.map { logits[$0] }, selection.map { truth[$0] })
+        progress(String(format: "  %@, L2 %.3g: out-of-fold dev AUROC %.4f", name, penalty, auroc))
+        if best == nil || auroc > best!.auroc { best = (penalty, auroc, logits) }
+      }
+      return (best!.penalty, best!.logits)
+    }
+    let fused = choose("fusion", fusedX, columns: d + 1, unpenalized: encoderColumn)
+    let rules = choose("rules-only", ruleX, columns: d, unpenalized: [])
+    return (fused.penalty, fused.logits, rules.penalty, rules.logits)
   }
 
   /// A logistic head on the frozen embeddings (its penalty chosen by dev AUROC) and, for each train

@@ -330,7 +330,7 @@ import Testing
     #expect(type == .typeCharacterSpecial)
   }
 
-  /// An impact diff: doubling one warning-sign rule's pinned weight flips a message it fires on, and
+  /// An impact diff: unpinning one warning-sign rule (weight 2 → 0) flips a message it fires on, and
   /// the report names that rule with the probabilities before and after.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
   func anImpactDiffListsTheFlipsByTheRuleResponsible() throws {
@@ -340,17 +340,16 @@ import Testing
     let original = try String(contentsOfFile: pack, encoding: .utf8)
     let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
     #expect(original.contains(pin))
-    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "4.0")).write(toFile: pack, atomically: true, encoding: .utf8)
+    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "0.0")).write(toFile: pack, atomically: true, encoding: .utf8)
     try """
       {"id": "n1", "text": "I have written my goodbye letters"}
       {"id": "n2", "text": "this group project will be the death of me"}
       """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
     let run = try discern("audit", work + "/in.jsonl", "--rules", work + "/Rules", "--baseline-rules", "Rules", "--out", work + "/out.jsonl", "--report", work + "/report")
     #expect(run.status == 0, "\(run.stderr)")
-    #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (1 newly flagged, 0 no longer flagged)"))
+    #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
     #expect(impact.contains("## serious-intent.goodbye-note — 1 flip"))
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.33 | "))
-    #expect(impact.contains("serious-intent.goodbye-note +2.00"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
   }
 }

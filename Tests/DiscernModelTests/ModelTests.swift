@@ -29,6 +29,26 @@ import Testing
     let strong = LogisticRegression.fit(x: x, rows: 6, columns: 1, y: y, sampleWeights: Array(repeating: 1, count: 6), l2: 100)
     #expect(abs(strong.weights[0]) < abs(weak.weights[0]) / 5)
   }
+
+  /// The fusion on dev shrinks rule weights, never the encoder's: however strong the penalty, an
+  /// unpenalized column keeps the weight the data gives it while the others go to zero.
+  @Test func anUnpenalizedColumnKeepsItsWeightUnderAStrongPenalty() {
+    var state: UInt64 = 7
+    func uniform() -> Double {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Double(state >> 11) / Double(1 << 53)
+    }
+    let n = 5_000
+    var x: [Double] = [], y: [Double] = []
+    for _ in 0..<n {
+      let row = [uniform() * 2 - 1, uniform() * 2 - 1]
+      x += row
+      y.append(uniform() < 1 / (1 + exp(-(2 * row[0] + 1 * row[1]))) ? 1 : 0)
+    }
+    let weights = [Double](repeating: 1, count: n)
+    let fit = LogisticRegression.fit(x: x, rows: n, columns: 2, y: y, sampleWeights: weights, l2: 1e5, unpenalized: [0])
+    #expect(abs(fit.weights[0] - 2) < 0.3 && abs(fit.weights[1]) < 0.05, "\(fit)")
+  }
 }
 
 @Suite struct MetricsTests {
