@@ -69,6 +69,21 @@ import Testing
     ])
   }
 
+  /// A pattern without fixed text defeats the literal prefilter: every message pays for it.
+  @Test func lintFlagsAPatternThePrefilterCannotSkip() {
+    let result = compile(["t": pack("""
+        - {id: t.w, kind: pattern, pattern: '\\b\\d{3,}\\b', description: d, examples: {hit: [call 911], miss: [z]}}
+      """)])
+    #expect(RuleLint.warnings(for: result.definitions).map(\.description) == [
+      """
+      t.yaml:3:39: warning: pattern in 't.w' has no literal text that every match contains, so it runs on every \
+      message (the prefilter cannot skip it); anchor it on a word or phrase every match must contain
+        - {id: t.w, kind: pattern, pattern: '\\b\\d{3,}\\b', description: d, examples: {hit: [call 911], miss: [z]}}
+                                            ^
+      """
+    ])
+  }
+
   @Test func lintAsksForExamples() {
     let result = compile(["t": pack("""
         - {id: t.x, kind: terms, terms: [x], description: d}

@@ -20,6 +20,13 @@ public enum RuleLint {
                 + "(\(blowup.length) characters hit a \(pump.matchLimit)-step limit); make alternatives exclusive, "
                 + "bound repeats, or use atomic groups '(?>…)'", at: lintable.node.mark))
         }
+        if RequiredLiterals.of(lintable.pattern.source) == nil {
+          diagnostics.append(
+            .warning(
+              "pattern in '\(rule.id)' has no literal text that every match contains, so it runs on every message "
+                + "(the prefilter cannot skip it); anchor it on a word or phrase every match must contain",
+              at: lintable.node.mark))
+        }
         if !lintable.isGenerated {
           for letter in SingleLetterAlternation.find(in: lintable.pattern.source) {
             diagnostics.append(
