@@ -76,8 +76,16 @@ enum DecisionView {
     }
     if let main = decision.labels.first(where: { $0.flagged }) ?? decision.label("self_harm") {
       lines.append(String(format: "  contributions to %@ (logit %.2f = bias %.2f + the terms below):", main.label, main.logit, main.bias))
-      for c in main.contributions {
+      // Terms too small to print at two decimals are folded into one line with their sum, so the
+      // view stays exact without rows of "+0.00" (rules the fusion shrank toward zero).
+      let (shown, folded) = (main.contributions.filter { abs($0.contribution) >= 0.005 }, main.contributions.filter { abs($0.contribution) < 0.005 })
+      for c in shown {
         lines.append("    " + c.feature.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%6.2f × %+6.2f = %+6.2f", c.value, c.weight, c.contribution))
+      }
+      if !folded.isEmpty {
+        let sum = folded.reduce(0) { $0 + $1.contribution }
+        let names = folded.map(\.feature).joined(separator: ", ")
+        lines.append("    " + String(format: "%d term%@ under 0.005, together %+.3f: ", folded.count, folded.count == 1 ? "" : "s", sum) + names)
       }
       if main.contributions.isEmpty { lines.append("    (none: the bias alone)") }
     }

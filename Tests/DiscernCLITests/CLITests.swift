@@ -187,6 +187,24 @@ import Testing
     #expect(run.stderr == "error: no model at 'Models/none/model.json'; train one with 'discern train --corpus DIR --out Models/NAME'\n")
   }
 
+  /// The text view lists the terms that move the logit at two decimals and folds the rest into one
+  /// line with their sum, so bias + the lines shown still add up to the logit.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func explainFoldsTermsTooSmallToPrint() throws {
+    let text = try discern("explain", "--no-color", "my dad hit my mom").stdout
+    let json = try discern("explain", "--json", "my dad hit my mom").stdout
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let selfHarm = try #require((object["labels"] as? [String: [String: Any]])?["self_harm"])
+    let contributions = try #require(selfHarm["contributions"] as? [[String: Any]])
+    let small = contributions.filter { abs($0["contribution"] as! Double) < 0.005 }
+    try #require(!small.isEmpty, "the shipped model has shrunk rule terms on this message")
+    let sum = small.reduce(0.0) { $0 + ($1["contribution"] as! Double) }
+    let names = small.map { $0["feature"] as! String }.joined(separator: ", ")
+    let plural = small.count == 1 ? "" : "s"
+    #expect(text.contains("    \(small.count) term\(plural) under 0.005, together \(String(format: "%+.3f", sum)): \(names)\n"))
+    #expect(!text.contains("+0.00\n") && !text.contains("-0.00\n"))
+  }
+
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
   func explainJSONCarriesTheDocumentedFieldsAndExactContributions() throws {
     let run = try discern("explain", "--json", "Lost all my progress. Might as well just throw myself off a cliff 😂")
