@@ -72,10 +72,11 @@ struct AuditCommand: ParsableCommand {
     let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
     let output: FileHandle
-    var done = 0
+    // The input lines of the records an interrupted run already wrote, when resuming.
+    var saved: [Int] = []
     if let out {
       let resuming = resume && FileManager.default.fileExists(atPath: out)
-      if resuming { done = try Self.completeRecords(in: out) }
+      if resuming { saved = try Self.completeRecords(in: out) }
       // Opened in place (created or truncated, or appended to when resuming), never replaced: the
       // path may be a device such as /dev/null, or a file another process is watching.
       let descriptor = open(out, O_WRONLY | O_CREAT | (resuming ? O_APPEND : O_TRUNC), 0o644)
@@ -99,8 +100,11 @@ struct AuditCommand: ParsableCommand {
     }
     if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
     var count = 0
+    let done = saved.count
+    // Set when the saved records are not this input's first records (another input, or edited).
+    var mismatch: String? = nil
     let batchSize = batch ?? (rulesOnly ? 256 : 64)
-    let batches = BatchReader { [csvInput] in
+    let batches = BatchReader { [csvInput, out] in
       var inputs: [AuditInput] = []
       while inputs.count < batchSize {
         let next: AuditInput
@@ -112,7 +116,14 @@ struct AuditCommand: ParsableCommand {
           next = AuditInput(line: count + 1, bytes: bytes)
         }
         count += 1
-        if count > done { inputs.append(next) }
+        if count > done {
+          inputs.append(next)
+        } else if next.line != saved[count - 1] {
+          mismatch =
+            "'\(out ?? "")' record \(count) is the record of input line \(saved[count - 1]), but the input's record \(count) "
+            + "starts at line \(next.line); was it written from another input? Cannot resume from it."
+          return nil
+        }
       }
       return inputs.isEmpty ? nil : BatchReader.Batch(inputs: inputs, bytesRead: reader.bytesRead)
     }
@@ -126,6 +137,10 @@ struct AuditCommand: ParsableCommand {
     }
     writer.finish()
     progress?.finish()
+    if let mismatch { throw ValidationError(mismatch) }
+    if count < done {
+      throw ValidationError("'\(out ?? "")' holds \(done) records but the input has only \(count); was it written from another input? Cannot resume from it.")
+    }
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
     progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
     if let folder = report, let accumulated = auditor.report {
@@ -144,9 +159,10 @@ struct AuditCommand: ParsableCommand {
     }
   }
 
-  /// How many complete records an earlier run left in `path`, after cutting off a half-written
-  /// last line; they must be lines 1…n in order, or resuming would duplicate or skip records.
-  static func completeRecords(in path: String) throws -> Int {
+  /// The input line of each complete record an earlier run left in `path`, after cutting off a
+  /// half-written last line. They must rise record by record (the auditor then checks them against
+  /// the input's own records), or resuming would duplicate or skip records.
+  static func completeRecords(in path: String) throws -> [Int] {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
     let end = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
     if end < data.count {
@@ -154,14 +170,17 @@ struct AuditCommand: ParsableCommand {
       handle.truncateFile(atOffset: UInt64(end))
       handle.closeFile()
     }
-    var count = 0
-    for line in data[..<end].split(separator: UInt8(ascii: "\n")) {
-      count += 1
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any], object["line"] as? Int == count else {
-        throw ValidationError("'\(path)' record \(count) is not the audit record of input line \(count); cannot resume from it.")
+    var lines: [Int] = []
+    for record in data[..<end].split(separator: UInt8(ascii: "\n")) {
+      guard let object = try? JSONSerialization.jsonObject(with: Data(record)) as? [String: Any], let line = object["line"] as? Int else {
+        throw ValidationError("'\(path)' record \(lines.count + 1) is not an audit record (no 'line'); cannot resume from it.")
       }
+      guard line > (lines.last ?? 0) else {
+        throw ValidationError("'\(path)' record \(lines.count + 1) is the record of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
+      }
+      lines.append(line)
     }
-    return count
+    return lines
   }
 }
 

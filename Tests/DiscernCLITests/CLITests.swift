@@ -272,6 +272,28 @@ import Testing
     #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == complete)
   }
 
+  /// Resuming checks the saved records against the input's own records: CSV records are numbered by
+  /// the line they start on (the header is line 1), and records from another input are refused.
+  @Test func aCSVAuditResumesAndAnotherInputIsRefused() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/queue.csv", whole = folder + "/whole.jsonl", cut = folder + "/cut.jsonl"
+    try "id,text\na,hello there\nb,\"kms lol,\nhonestly\"\nc,2 years clean today\n".write(toFile: input, atomically: true, encoding: .utf8)
+    #expect(try discern("audit", input, "--rules-only", "--out", whole).status == 0)
+    let complete = try Data(contentsOf: URL(fileURLWithPath: whole))
+    let lines = complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    try (Data(lines[0]) + Data("\n".utf8) + Data(lines[1].prefix(20))).write(to: URL(fileURLWithPath: cut))
+    let resumed = try discern("audit", input, "--rules-only", "--out", cut, "--resume")
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.hasSuffix("resumed after 1 records already in '\(cut)'\naudited 2 records: 2 decided, 0 errors\n"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == complete)
+    let other = folder + "/other.csv"
+    try "id,text\nz,first line\n\nlater\n".write(toFile: other, atomically: true, encoding: .utf8)
+    let refused = try discern("audit", other, "--rules-only", "--out", cut, "--resume")
+    #expect(refused.status != 0)
+    #expect(refused.stderr.hasPrefix(
+      "Error: '\(cut)' record 3 is the record of input line 5, but the input's record 3 starts at line 4; was it written from another input? Cannot resume from it.\n"))
+  }
+
   /// CSV in, CSV out: a quoted field spanning lines is one record (numbered by its first line), a row
   /// with the wrong number of fields is an error row, and the other columns pass through.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
