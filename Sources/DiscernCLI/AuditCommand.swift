@@ -40,7 +40,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Also decide with this model folder as a baseline, and report every decision that flips (with --baseline-rules, both form the baseline).")
   var baselineModel: String?
 
-  @Flag(help: "Continue an interrupted audit: keep the complete records already in --out and audit only the lines after them.")
+  @Flag(help: "Continue an interrupted audit (JSONL or CSV --out): keep the complete records already there, check they are this input's first records, and audit only the records after them.")
   var resume = false
 
   @Option(help: "Messages per batch (default 64 with the encoder, 256 rules-only).")
@@ -55,7 +55,6 @@ struct AuditCommand: ParsableCommand {
   func validate() throws {
     if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
-    if resume && csvOutput { throw ValidationError("--resume continues JSONL output; write the audit to a .jsonl file to resume it.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
     if resume && (baselineRules != nil || baselineModel != nil) { throw ValidationError("an impact diff needs the whole input in one run; leave out --resume.") }
   }
@@ -74,9 +73,16 @@ struct AuditCommand: ParsableCommand {
     let output: FileHandle
     // The input lines of the records an interrupted run already wrote, when resuming.
     var saved: [Int] = []
+    let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl
+    // Whether the output already starts with the CSV header (an interrupted CSV audit).
+    var headerWritten = false
     if let out {
       let resuming = resume && FileManager.default.fileExists(atPath: out)
-      if resuming { saved = try Self.completeRecords(in: out) }
+      if resuming, let header = format.header {
+        (saved, headerWritten) = try Self.completeCSVRecords(in: out, header: header)
+      } else if resuming {
+        saved = try Self.completeRecords(in: out)
+      }
       // Opened in place (created or truncated, or appended to when resuming), never replaced: the
       // path may be a device such as /dev/null, or a file another process is watching.
       let descriptor = open(out, O_WRONLY | O_CREAT | (resuming ? O_APPEND : O_TRUNC), 0o644)
@@ -87,7 +93,7 @@ struct AuditCommand: ParsableCommand {
     }
     var auditor = Auditor(engine: engine, maxBytes: maxBytes)
     auditor.variant = rulesOnly ? .rulesOnly : .fused
-    auditor.format = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl
+    auditor.format = format
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
     if baselineRules != nil || baselineModel != nil {
       let model = baselineModel ?? engineOptions.model
@@ -98,7 +104,7 @@ struct AuditCommand: ParsableCommand {
       auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
       auditor.impact = AuditImpact()
     }
-    if let header = auditor.format.header { output.write(Data((header + "\n").utf8)) }
+    if let header = format.header, !headerWritten { output.write(Data((header + "\n").utf8)) }
     var count = 0
     let done = saved.count
     // Set when the saved records are not this input's first records (another input, or edited).
@@ -181,6 +187,46 @@ struct AuditCommand: ParsableCommand {
       lines.append(line)
     }
     return lines
+  }
+}
+
+extension AuditCommand {
+  /// The input line of each complete row an earlier CSV audit left in `path`, and whether its header
+  /// is there, after cutting off a half-written last row. A row ends at a line break outside quotes
+  /// (a quoted cell may hold line breaks); its first cell is the input line.
+  static func completeCSVRecords(in path: String, header: String) throws -> (lines: [Int], header: Bool) {
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
+    var lines: [Int] = []
+    var sawHeader = false
+    var start = 0
+    var quoted = false
+    for (offset, byte) in data.enumerated() {
+      if byte == UInt8(ascii: "\"") {
+        quoted.toggle()
+        continue
+      }
+      guard byte == UInt8(ascii: "\n"), !quoted else { continue }
+      let row = String(decoding: data[start..<offset], as: UTF8.self)
+      start = offset + 1
+      if !sawHeader {
+        guard row == header else { throw ValidationError("'\(path)' does not start with the audit's CSV header; cannot resume from it.") }
+        sawHeader = true
+        continue
+      }
+      guard let line = CSV.fields(row)?.first.flatMap({ Int($0) }) else {
+        throw ValidationError("'\(path)' row \(lines.count + 1) is not an audit row (no line number first); cannot resume from it.")
+      }
+      guard line > (lines.last ?? 0) else {
+        throw ValidationError("'\(path)' row \(lines.count + 1) is the row of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
+      }
+      lines.append(line)
+    }
+    if start < data.count {
+      guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("Cannot write '\(path)'.") }
+      handle.truncateFile(atOffset: UInt64(start))
+      handle.closeFile()
+    }
+    return (lines, sawHeader)
   }
 }
 

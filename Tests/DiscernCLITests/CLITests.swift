@@ -273,7 +273,8 @@ import Testing
   }
 
   /// Resuming checks the saved records against the input's own records: CSV records are numbered by
-  /// the line they start on (the header is line 1), and records from another input are refused.
+  /// the line they start on (the header is line 1), and records from another input are refused. JSONL
+  /// and CSV output both resume.
   @Test func aCSVAuditResumesAndAnotherInputIsRefused() throws {
     let folder = try rulesFolder([:])
     let input = folder + "/queue.csv", whole = folder + "/whole.jsonl", cut = folder + "/cut.jsonl"
@@ -286,6 +287,15 @@ import Testing
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(resumed.stderr.hasSuffix("resumed after 1 records already in '\(cut)'\naudited 2 records: 2 decided, 0 errors\n"))
     #expect(try Data(contentsOf: URL(fileURLWithPath: cut)) == complete)
+    // CSV out resumes the same way: the header is kept, a row cut inside a quoted cell is dropped.
+    let wholeCSV = folder + "/whole.csv", cutCSV = folder + "/cut.csv"
+    #expect(try discern("audit", input, "--rules-only", "--out", wholeCSV).status == 0)
+    let csv = try Data(contentsOf: URL(fileURLWithPath: wholeCSV))
+    let secondRow = try #require(csv.firstRange(of: Data("\n3,".utf8))).lowerBound
+    try csv.prefix(secondRow + 30).write(to: URL(fileURLWithPath: cutCSV))
+    let resumedCSV = try discern("audit", input, "--rules-only", "--out", cutCSV, "--resume")
+    #expect(resumedCSV.stderr.hasSuffix("resumed after 1 records already in '\(cutCSV)'\naudited 2 records: 2 decided, 0 errors\n"), "\(resumedCSV.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cutCSV)) == csv)
     let other = folder + "/other.csv"
     try "id,text\nz,first line\n\nlater\n".write(toFile: other, atomically: true, encoding: .utf8)
     let refused = try discern("audit", other, "--rules-only", "--out", cut, "--resume")
