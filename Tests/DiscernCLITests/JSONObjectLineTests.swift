@@ -28,6 +28,9 @@ import Testing
     (#"{"text": "x"} extra"#, "not valid JSON at byte 15: more after the object"),
     (#"["text", "x"]"#, "not a JSON object (an array)"),
     ("", "not valid JSON at byte 1: the line is empty"),
+    // A hostile line cannot exhaust the stack: nesting stops at 512.
+    (#"{"text": "x", "deep": "# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}",
+     "not valid JSON at byte 535: nested more than 512 deep"),
   ])
   func invalidLinesSayWhereAndWhat(_ line: String, _ message: String) {
     #expect(throws: (any Error).self) { try read(line) }
