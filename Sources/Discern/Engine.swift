@@ -32,17 +32,14 @@ public final class Engine: @unchecked Sendable {
   public let heads: LabelHeads
   /// Said once at load: rules added since training (they count 0), weights of removed rules.
   public let warnings: [String]
-  /// Per trained label, the fused logit with the YAML-pinned weights put in, once at load: a pin
-  /// wins over the learned weight (training keeps pins as they are, so the two differ only for a pin
-  /// added or changed since), and staff see its effect at once.
-  let fused: [String: LinearLogit]
-  /// The rules-only ablation per label, pins put in the same way (`decide(_:variant: .rulesOnly)`).
-  let rulesOnly: [String: LinearLogit]
   /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
   let stableRules: [(index: Int, id: String)]
   /// Every rule's id, in `RuleEvaluation.features` order (for `Decision.hits`).
   let ruleIDs: [String]
-  /// Per variant, each label's weights by rule position (`decide` reads no dictionary per message).
+  /// Per variant, each label's weights by rule position (`decide` reads no dictionary per message),
+  /// with the YAML-pinned weights put in, once at load: a pin wins over the learned weight (training
+  /// keeps pins as they are, so the two differ only for a pin added or changed since), and staff see
+  /// its effect at once. `.rulesOnly` is the model's rules-only ablation, pinned the same way.
   let plans: [Variant: [LabelPlan]]
 
   public init(rules: String, policy policyPath: String, encoder: BertEncoder?, model folder: String, threads: Int? = nil) throws(EngineError) {
@@ -94,13 +91,11 @@ public final class Engine: @unchecked Sendable {
         result[entry.key] = logit
       }
     }
-    fused = pinned(model.labels.mapValues(\.fused))
-    rulesOnly = pinned(model.labels.mapValues(\.rulesOnly))
-    let (heads, stableRules, fused, rulesOnly) = (heads, stableRules, fused, rulesOnly)
+    let (heads, stableRules) = (heads, stableRules)
     let plan = { (variant: Variant, logits: [String: LinearLogit]) in
       LabelPlan.plans(
-        variant: variant, logits: logits, model: model, heads: heads, ruleSet: ruleSet, policy: policy, stableRules: stableRules)
+        variant: variant, logits: pinned(logits), model: model, heads: heads, ruleSet: ruleSet, policy: policy, stableRules: stableRules)
     }
-    plans = [.fused: plan(.fused, fused), .rulesOnly: plan(.rulesOnly, rulesOnly)]
+    plans = [.fused: plan(.fused, model.labels.mapValues(\.fused)), .rulesOnly: plan(.rulesOnly, model.labels.mapValues(\.rulesOnly))]
   }
 }
