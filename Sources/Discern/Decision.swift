@@ -162,7 +162,7 @@ extension Engine {
       EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
     }
     var hits: [String: Double] = [:]
-    for (index, id) in ruleIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
+    for (index, id) in ruleSet.featureIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
     return Decision(
       text: text, labels: labels, spans: spans, emoji: emoji,
       rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)

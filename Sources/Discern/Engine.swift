@@ -34,8 +34,6 @@ public final class Engine: @unchecked Sendable {
   public let warnings: [String]
   /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
   let stableRules: [(index: Int, id: String)]
-  /// Every rule's id, in `RuleEvaluation.features` order (for `Decision.hits`).
-  let ruleIDs: [String]
   /// Per variant, each label's weights by rule position (`decide` reads no dictionary per message),
   /// with the YAML-pinned weights put in, once at load: a pin wins over the learned weight (training
   /// keeps pins as they are, so the two differ only for a pin added or changed since), and staff see
@@ -82,7 +80,6 @@ public final class Engine: @unchecked Sendable {
     self.threads = threads ?? encoder?.threads ?? 1
     self.model = model
     self.warnings = warnings
-    ruleIDs = ruleSet.rules.map(\.id)
     stableRules = ruleSet.rules.enumerated().filter { $0.element.status == .stable }.map { ($0.offset, $0.element.id) }
     func pinned(_ logits: [String: LinearLogit]) -> [String: LinearLogit] {
       logits.reduce(into: [:]) { result, entry in

@@ -78,11 +78,7 @@ struct AuditCommand: ParsableCommand {
     var headerWritten = false
     if let out {
       let resuming = resume && FileManager.default.fileExists(atPath: out)
-      if resuming, let header = format.header {
-        (saved, headerWritten) = try Self.completeCSVRecords(in: out, header: header)
-      } else if resuming {
-        saved = try Self.completeRecords(in: out)
-      }
+      if resuming { (saved, headerWritten) = try Self.savedRecords(in: out, csvHeader: format.header) }
       // Opened in place (created or truncated, or appended to when resuming), never replaced: the
       // path may be a device such as /dev/null, or a file another process is watching.
       let descriptor = open(out, O_WRONLY | O_CREAT | (resuming ? O_APPEND : O_TRUNC), 0o644)
@@ -165,66 +161,53 @@ struct AuditCommand: ParsableCommand {
     }
   }
 
-  /// The input line of each complete record an earlier run left in `path`, after cutting off a
-  /// half-written last line. They must rise record by record (the auditor then checks them against
-  /// the input's own records), or resuming would duplicate or skip records.
-  static func completeRecords(in path: String) throws -> [Int] {
+  /// The input line of each record an earlier run left complete in `path` — JSON lines, or CSV rows
+  /// after `csvHeader` (a quoted cell may hold line breaks; the first cell is the line) — and whether
+  /// the CSV header is there, after cutting off a half-written last record. The lines must rise
+  /// record by record (the auditor then checks them against the input's own records), or resuming
+  /// would duplicate or skip records.
+  static func savedRecords(in path: String, csvHeader header: String?) throws -> (lines: [Int], header: Bool) {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
-    let end = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
-    if end < data.count {
-      guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("Cannot write '\(path)'.") }
-      handle.truncateFile(atOffset: UInt64(end))
-      handle.closeFile()
-    }
-    var lines: [Int] = []
-    for record in data[..<end].split(separator: UInt8(ascii: "\n")) {
-      guard let object = try? JSONSerialization.jsonObject(with: Data(record)) as? [String: Any], let line = object["line"] as? Int else {
-        throw ValidationError("'\(path)' record \(lines.count + 1) is not an audit record (no 'line'); cannot resume from it.")
-      }
-      guard line > (lines.last ?? 0) else {
-        throw ValidationError("'\(path)' record \(lines.count + 1) is the record of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
-      }
-      lines.append(line)
-    }
-    return lines
-  }
-}
-
-extension AuditCommand {
-  /// The input line of each complete row an earlier CSV audit left in `path`, and whether its header
-  /// is there, after cutting off a half-written last row. A row ends at a line break outside quotes
-  /// (a quoted cell may hold line breaks); its first cell is the input line.
-  static func completeCSVRecords(in path: String, header: String) throws -> (lines: [Int], header: Bool) {
-    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
-    var lines: [Int] = []
-    var sawHeader = false
+    // Records end at line breaks (for CSV, those outside quotes).
+    var records: [Range<Int>] = []
     var start = 0
     var quoted = false
     for (offset, byte) in data.enumerated() {
-      if byte == UInt8(ascii: "\"") {
-        quoted.toggle()
-        continue
+      if header != nil, byte == UInt8(ascii: "\"") { quoted.toggle() }
+      if byte == UInt8(ascii: "\n"), !quoted {
+        if offset > start { records.append(start..<offset) }
+        start = offset + 1
       }
-      guard byte == UInt8(ascii: "\n"), !quoted else { continue }
-      let row = String(decoding: data[start..<offset], as: UTF8.self)
-      start = offset + 1
-      if !sawHeader {
-        guard row == header else { throw ValidationError("'\(path)' does not start with the audit's CSV header; cannot resume from it.") }
-        sawHeader = true
-        continue
-      }
-      guard let line = CSV.fields(row)?.first.flatMap({ Int($0) }) else {
-        throw ValidationError("'\(path)' row \(lines.count + 1) is not an audit row (no line number first); cannot resume from it.")
-      }
-      guard line > (lines.last ?? 0) else {
-        throw ValidationError("'\(path)' row \(lines.count + 1) is the row of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
-      }
-      lines.append(line)
     }
     if start < data.count {
       guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("Cannot write '\(path)'.") }
       handle.truncateFile(atOffset: UInt64(start))
       handle.closeFile()
+    }
+    let noun = header == nil ? "record" : "row"
+    var lines: [Int] = []
+    var sawHeader = false
+    for record in records {
+      if let header, !sawHeader {
+        guard String(decoding: data[record], as: UTF8.self) == header else {
+          throw ValidationError("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
+        }
+        sawHeader = true
+        continue
+      }
+      let line =
+        header == nil
+        ? (try? JSONSerialization.jsonObject(with: data[record]) as? [String: Any])?["line"] as? Int
+        : CSV.fields(String(decoding: data[record], as: UTF8.self))?.first.flatMap { Int($0) }
+      guard let line else {
+        let missing = header == nil ? "no 'line'" : "no line number first"
+        throw ValidationError("'\(path)' \(noun) \(lines.count + 1) is not an audit \(noun) (\(missing)); cannot resume from it.")
+      }
+      guard line > (lines.last ?? 0) else {
+        throw ValidationError(
+          "'\(path)' \(noun) \(lines.count + 1) is the \(noun) of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
+      }
+      lines.append(line)
     }
     return (lines, sawHeader)
   }

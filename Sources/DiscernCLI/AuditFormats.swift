@@ -20,33 +20,25 @@ struct PassThrough {
   private init(json: [UInt8]) { self.json = json }
 
   init(object: JSONObjectLine, leaving excluded: Set<String>) {
-    let kept = object.members.filter { !excluded.contains($0.key) }
-    guard !kept.isEmpty else {
-      self = .none
-      return
-    }
-    var json = JSONText()
-    json.raw("{")
-    for (i, member) in kept.enumerated() {
-      if i > 0 { json.raw(",") }
-      json.key(dynamic: member.key)
-      json.bytes.append(contentsOf: object.bytes[member.value])
-    }
-    json.raw("}")
-    self.json = json.bytes
+    self.init(object.members.filter { !excluded.contains($0.key) }, key: \.key) { $1.bytes.append(contentsOf: object.bytes[$0.value]) }
   }
 
   init(cells: [(String, String)]) {
-    guard !cells.isEmpty else {
+    self.init(cells, key: \.0) { $1.string($0.1) }
+  }
+
+  /// `{"key": value, …}` in the members' order; nothing at all when there are none.
+  private init<Member>(_ members: [Member], key: (Member) -> String, value: (Member, inout JSONText) -> Void) {
+    guard !members.isEmpty else {
       self = .none
       return
     }
     var json = JSONText()
     json.raw("{")
-    for (i, (key, value)) in cells.enumerated() {
+    for (i, member) in members.enumerated() {
       if i > 0 { json.raw(",") }
-      json.key(dynamic: key)
-      json.string(value)
+      json.key(dynamic: key(member))
+      value(member, &json)
     }
     json.raw("}")
     self.json = json.bytes

@@ -142,7 +142,7 @@ public struct Trainer {
       var heldOut: (fused: [Double], rules: [Double])? = nil
       if fusionSplit == "dev" {
         let (chosenFused, fusedOOF, chosenRules, rulesOOF) = crossValidatedFusion(
-          fit: fit, fusedX: fusedX, ruleX: ruleX, columns: d, encoderColumn: encoderColumn, offsets: offsets, foldOfRow: fit.rows.map { foldOf(view.rows[$0].id) },
+          y: fit.y, weights: fit.weights, fusedX: fusedX, ruleX: ruleX, columns: d, encoderColumn: encoderColumn, offsets: offsets, foldOfRow: fit.rows.map { foldOf(view.rows[$0].id) },
           selection: selection, truth: devTruth, progress: progress)
         (fusedPenalty, rulesPenalty) = (chosenFused, chosenRules)
         heldOut = (fusedOOF, rulesOOF)
@@ -213,25 +213,14 @@ public struct Trainer {
   /// `folds`-fold cross-validation (folds by row id), with their out-of-fold logits at the chosen
   /// strength. Ties go to the stronger penalty.
   func crossValidatedFusion(
-    fit: (rows: [Int], y: [Double], weights: [Double], encoder: [Double]), fusedX: [Double], ruleX: [Double], columns d: Int,
-    encoderColumn: Set<Int>, offsets: [Double], foldOfRow: [Int], selection: [Int], truth: [Int], progress: (String) -> Void
+    y: [Double], weights: [Double], fusedX: [Double], ruleX: [Double], columns d: Int, encoderColumn: Set<Int>, offsets: [Double],
+    foldOfRow: [Int], selection: [Int], truth: [Int], progress: (String) -> Void
   ) -> (fusedPenalty: Double, fused: [Double], rulesPenalty: Double, rules: [Double]) {
-    let n = fit.rows.count
-    func outOfFold(_ x: [Double], columns: Int, penalty: Double, unpenalized: Set<Int> = []) -> [Double] {
-      var logits = [Double](repeating: 0, count: n)
-      for fold in 0..<folds {
-        let rest = (0..<n).filter { foldOfRow[$0] != fold }
-        let model = LogisticRegression.fit(
-          x: rest.flatMap { x[$0 * columns..<($0 + 1) * columns] }, rows: rest.count, columns: columns, y: rest.map { fit.y[$0] },
-          sampleWeights: rest.map { fit.weights[$0] }, l2: penalty, unpenalized: unpenalized, offsets: rest.map { offsets[$0] })
-        for i in 0..<n where foldOfRow[i] == fold { logits[i] = model.logit(Array(x[i * columns..<(i + 1) * columns])) + offsets[i] }
-      }
-      return logits
-    }
     func choose(_ name: String, _ x: [Double], columns: Int, unpenalized: Set<Int>) -> (penalty: Double, logits: [Double]) {
       var best: (penalty: Double, auroc: Double, logits: [Double])?
       for penalty in fusionPenalties.sorted(by: >) {
-        let logits = outOfFold(x, columns: columns, penalty: penalty, unpenalized: unpenalized)
+        let logits = outOfFold(
+          x: x, columns: columns, y: y, weights: weights, foldOfRow: foldOfRow, penalty: penalty, unpenalized: unpenalized, offsets: offsets)
         let auroc = LabelMetrics.auroc(selection.map { logits[$0] }, selection.map { truth[$0] })
         progress(String(format: "  %@, L2 %.3g: out-of-fold dev AUROC %.4f", name, penalty, auroc))
         if best == nil || auroc > best!.auroc { best = (penalty, auroc, logits) }
@@ -241,6 +230,24 @@ public struct Trainer {
     let fused = choose("fusion", fusedX, columns: d + 1, unpenalized: encoderColumn)
     let rules = choose("rules-only", ruleX, columns: d, unpenalized: [])
     return (fused.penalty, fused.logits, rules.penalty, rules.logits)
+  }
+
+  /// Each row's logit from a fit that did not see it: `x` (row-major, `columns` wide) split into
+  /// `folds` folds by `foldOfRow`, each fold scored by a fit on the others.
+  func outOfFold(
+    x: [Double], columns: Int, y: [Double], weights: [Double], foldOfRow: [Int], penalty: Double, unpenalized: Set<Int> = [],
+    offsets: [Double]? = nil
+  ) -> [Double] {
+    let n = foldOfRow.count
+    var logits = [Double](repeating: 0, count: n)
+    for fold in 0..<folds {
+      let rest = (0..<n).filter { foldOfRow[$0] != fold }
+      let model = LogisticRegression.fit(
+        x: rest.flatMap { x[$0 * columns..<($0 + 1) * columns] }, rows: rest.count, columns: columns, y: rest.map { y[$0] },
+        sampleWeights: rest.map { weights[$0] }, l2: penalty, unpenalized: unpenalized, offsets: offsets.map { o in rest.map { o[$0] } })
+      for i in 0..<n where foldOfRow[i] == fold { logits[i] = model.logit(Array(x[i * columns..<(i + 1) * columns])) + (offsets?[i] ?? 0) }
+    }
+    return logits
   }
 
   /// A logistic head on the frozen embeddings (its penalty chosen by dev AUROC) and, for each train
@@ -264,15 +271,8 @@ public struct Trainer {
     let head = best!.head
     // Cross-fitting: each train row's encoder logit comes from a head that did not see it, so the
     // fusion learns how far to trust the encoder on unseen text.
-    var outOfFold = [Double](repeating: 0, count: train.count)
-    for fold in 0..<folds {
-      let inFold = train.indices.filter { foldOf(view.rows[train[$0]].id) == fold }
-      let rest = train.indices.filter { foldOf(view.rows[train[$0]].id) != fold }
-      let foldHead = LogisticRegression.fit(
-        x: rest.flatMap { view.embeddings[train[$0]].map(Double.init) }, rows: rest.count, columns: h,
-        y: rest.map { y[$0] }, sampleWeights: rest.map { weights[$0] }, l2: best!.penalty)
-      for i in inFold { outOfFold[i] = foldHead.logit(view.embeddings[train[i]].map(Double.init)) }
-    }
+    let outOfFold = outOfFold(
+      x: trainX, columns: h, y: y, weights: weights, foldOfRow: train.map { foldOf(view.rows[$0].id) }, penalty: best!.penalty)
     return (head, outOfFold)
   }
 

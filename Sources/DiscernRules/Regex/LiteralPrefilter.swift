@@ -21,7 +21,7 @@ public final class LiteralPrefilter: Sendable {
     var slotOf: [ObjectIdentifier: Int] = [:]
     var literals: [(bytes: [UInt8], slot: Int32)] = []
     for pattern in patterns where slotOf[ObjectIdentifier(pattern)] == nil {
-      guard let required = RequiredLiterals.of(pattern.source), !required.contains([]) else { continue }
+      guard let required = RequiredLiterals.of(pattern.source) else { continue }
       let slot = slotOf.count
       slotOf[ObjectIdentifier(pattern)] = slot
       // Sorted, so the automaton (and its state numbers) do not depend on set order.
@@ -90,7 +90,7 @@ public final class LiteralPrefilter: Sendable {
   /// Per filtered slot, whether one of its literals occurs in `bytes`; nil when the message must be
   /// searched unfiltered (it holds a non-ASCII scalar that matches an ASCII letter caselessly).
   func candidates(in bytes: [UInt8]) -> [Bool]? {
-    if bytes.contains(where: { $0 >= 0xC4 && $0 <= 0xE2 }), RequiredLiterals.hasNonASCIICaseVariant(bytes) { return nil }
+    if Self.hasNonASCIICaseVariant(bytes) { return nil }
     var found = [Bool](repeating: false, count: slotOf.count)
     next.withUnsafeBufferPointer { next in
       columnOf.withUnsafeBufferPointer { columnOf in
@@ -104,6 +104,20 @@ public final class LiteralPrefilter: Sendable {
       }
     }
     return found
+  }
+
+  /// Scalars that PCRE2 matches caselessly against ASCII letters (KELVIN SIGN for k, LONG S for s) and
+  /// the Turkish dotted and dotless i: a message containing one is searched without the filter.
+  static func hasNonASCIICaseVariant(_ bytes: [UInt8]) -> Bool {
+    var i = 0
+    while i + 1 < bytes.count {
+      switch (bytes[i], bytes[i + 1]) {
+      case (0xC5, 0xBF), (0xC4, 0xB0), (0xC4, 0xB1): return true
+      case (0xE2, 0x84) where i + 2 < bytes.count && bytes[i + 2] == 0xAA: return true
+      default: i += 1
+      }
+    }
+    return false
   }
 
   /// Whether `pattern` may match the message whose `candidates` these are.

@@ -106,26 +106,26 @@ public enum RequiredLiterals {
       var run: Set<[UInt8]> = [[]]
       var best = Info.unconstrained
       var exact = true
+      func fits(_ strings: Set<[UInt8]>) -> Bool { run.count * strings.count <= Info.exactLimit }
+      func extend(_ strings: Set<[UInt8]>) { run = Set(run.flatMap { head in strings.map { head + $0 } }) }
+      // The run ends: what it spelled competes for `best`, and a new run starts empty.
+      func close() {
+        exact = false
+        best = Self.stronger(best, Info.exact(run).required)
+        run = [[]]
+      }
       while let next = peek, next != "|", next != ")" {
         let piece = try quantified(try atom())
         switch piece {
-        case .exact(let strings) where run.count * strings.count <= Info.exactLimit:
-          run = Set(run.flatMap { head in strings.map { head + $0 } })
-          continue
-        case .prefix(let strings) where run.count * strings.count <= Info.exactLimit:
-          run = Set(run.flatMap { head in strings.map { head + $0 } })
-          exact = false
-          best = Self.stronger(best, Info.exact(run).required)
-          run = [[]]
-          continue
-        default: break
-        }
-        exact = false
-        best = Self.stronger(best, Info.exact(run).required)
-        if case .exact(let strings) = piece {
+        case .exact(let strings) where fits(strings): extend(strings)
+        case .prefix(let strings) where fits(strings):
+          extend(strings)
+          close()
+        case .exact(let strings):
+          close()
           run = strings
-        } else {
-          run = [[]]
+        default:
+          close()
           best = Self.stronger(best, piece.required)
         }
       }
@@ -135,16 +135,15 @@ public enum RequiredLiterals {
     static func stronger(_ a: Info, _ b: Info) -> Info { b.isStronger(than: a) ? b : a }
 
     mutating func quantified(_ atom: Info) throws(Unsupported) -> Info {
-      let bounds: (Int, Int?)
-      switch peek {
-      case "?": bounds = (0, 1)
-      case "*": bounds = (0, nil)
-      case "+": bounds = (1, nil)
-      case "{": bounds = (-1, nil)
-      default: return atom
-      }
+      guard let quantifier = peek, "?*+{".unicodeScalars.contains(quantifier) else { return atom }
       position += 1
-      let (low, high) = bounds.0 == -1 ? try braces() : bounds
+      let (low, high): (Int, Int?) =
+        switch quantifier {
+        case "?": (0, 1)
+        case "*": (0, nil)
+        case "+": (1, nil)
+        default: try braces()
+        }
       // Lazy and possessive forms match the same strings.
       if peek == "?" || peek == "+" { position += 1 }
       return atom.repeated(min: low, max: high)
@@ -165,8 +164,8 @@ public enum RequiredLiterals {
 
     mutating func number() -> Int? {
       var value: Int?
-      while let digit = peek, let d = digit.properties.numericType == .decimal ? Int(String(digit)) : nil {
-        value = (value ?? 0) * 10 + d
+      while let digit = peek, ("0"..."9").contains(digit) {
+        value = (value ?? 0) * 10 + Int(digit.value - 48)
         position += 1
       }
       return value
@@ -281,19 +280,5 @@ public enum RequiredLiterals {
       guard !scalar.properties.changesWhenCaseMapped, !scalar.properties.isCased else { return .unconstrained }
       return .exact([Array(String(scalar).utf8)])
     }
-  }
-
-  /// Scalars that PCRE2 matches caselessly against ASCII letters (KELVIN SIGN for k, LONG S for s) and
-  /// the Turkish dotted and dotless i: a message containing one is searched without the filter.
-  public static func hasNonASCIICaseVariant(_ bytes: [UInt8]) -> Bool {
-    var i = 0
-    while i + 1 < bytes.count {
-      switch (bytes[i], bytes[i + 1]) {
-      case (0xC5, 0xBF), (0xC4, 0xB0), (0xC4, 0xB1): return true
-      case (0xE2, 0x84) where i + 2 < bytes.count && bytes[i + 2] == 0xAA: return true
-      default: i += 1
-      }
-    }
-    return false
   }
 }
