@@ -37,7 +37,8 @@ def log(message):
 
 
 def read_corpus(folder, weak_weight):
-    """Rows with at least one label, per split: texts, label matrix (NaN = null), weight matrix."""
+    """Per split: texts, label matrix (NaN = null), weight matrix. Rows with no label at all (the
+    keyword tweets' "ambiguous" class, for one) go to "<split>-unlabeled": only distillation reads them."""
     splits = {}
     paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
     for path in paths:
@@ -46,14 +47,13 @@ def read_corpus(folder, weak_weight):
             for line in f:
                 row = json.loads(line)
                 labels = [row["labels"].get(name) for name in LABELS]
-                if all(v is None for v in labels):
-                    continue
+                split = row["split"] if any(v is not None for v in labels) else row["split"] + "-unlabeled"
                 y = [math.nan if v is None else float(v) for v in labels]
                 w = [0.0 if v is None else (weak_weight if name in row.get("weak", []) else 1.0)
                      for name, v in zip(LABELS, labels)]
                 # Selection uses annotated rows only; weak ones are easy negatives from other sources.
                 annotated = [v is not None and name not in row.get("weak", []) for name, v in zip(LABELS, labels)]
-                part = splits.setdefault(row["split"], {"text": [], "y": [], "w": [], "annotated": [], "source": []})
+                part = splits.setdefault(split, {"text": [], "y": [], "w": [], "annotated": [], "source": []})
                 part["text"].append(row["text"])
                 part["y"].append(y)
                 part["w"].append(w)
@@ -208,6 +208,8 @@ def main():
     parser.add_argument("--label-loss", type=float, default=1.0, help="weight of the student's loss on the true labels")
     parser.add_argument("--hidden-loss", type=float, default=0.0,
                         help="weight of the loss between each student layer's output and its teacher layer's")
+    parser.add_argument("--distil-unlabeled", action="store_true",
+                        help="also distil over training texts with no label (the teacher's logits are their only target)")
     parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training one")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
@@ -277,8 +279,19 @@ def main():
             "dev_auroc": teacher_dev, "epochs": args.teacher_epochs})
         log(f"wrote {args.teacher_out}/model.safetensors and config.json")
 
-    # The teacher's targets over the training texts, computed once (no dropout).
-    target_logits, target_pooled = (torch.from_numpy(a).to(device) for a in predict(teacher, train["ids"], device))
+    # The student's texts: the training rows, and with --distil-unlabeled the unlabeled training texts
+    # too (ambiguous tweets sit at the decision boundary, where matching the teacher matters most).
+    distil = train
+    unlabeled = splits.get("train-unlabeled")
+    if args.distil_unlabeled and unlabeled and not args.limit:
+        unlabeled["ids"] = tokenize(tokenizer, unlabeled["text"], args.max_length)
+        distil = {"ids": train["ids"] + unlabeled["ids"], "lengths": train["lengths"] + [len(x) for x in unlabeled["ids"]]}
+        log(f"distilling over {len(train['ids'])} training rows and {len(unlabeled['ids'])} unlabeled training texts")
+    y_distil = torch.cat([y, torch.full((len(distil["ids"]) - len(train["ids"]), y.shape[1]), math.nan, device=device)])
+    w_distil = torch.cat([w, torch.zeros((len(distil["ids"]) - len(train["ids"]), w.shape[1]), device=device)])
+
+    # The teacher's targets over the student's texts, computed once (no dropout).
+    target_logits, target_pooled = (torch.from_numpy(a).to(device) for a in predict(teacher, distil["ids"], device))
 
     chosen = [int(i) for i in args.student_layers.split(",")]
     student = bert.Encoder(config, embeddings, len(chosen), LABELS).to(device)
@@ -304,17 +317,18 @@ def main():
         trained = w.sum(0) > 0
         logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
-        label_loss = masked_bce(logits, y[index], w[index], pos_weight) if args.label_loss else 0.0
+        label_loss = masked_bce(logits, y_distil[index], w_distil[index], pos_weight) if args.label_loss else 0.0
         extra = args.hidden_loss * hidden_loss(x, m) if args.hidden_loss else 0.0
         return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss + extra
 
     # Its own random stream, so a student distilled from a loaded teacher (--teacher-in) is the one the
     # whole pipeline would give.
-    student_dev = fit(student, train, dev, args, device, random.Random(args.seed + 1), distillation, args.student_epochs, "student")
+    student_dev = fit(student, distil, dev, args, device, random.Random(args.seed + 1), distillation, args.student_epochs, "student")
     bert.export(student, args.student_out, fingerprint, args.base_name, trained_labels, {
         "role": "student", "layers_from_teacher": chosen, "seed": args.seed, "dev_auroc": student_dev,
         "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs, "label_loss": args.label_loss,
-        "embedding_loss": args.embedding_loss, "hidden_loss": args.hidden_loss})
+        "embedding_loss": args.embedding_loss, "hidden_loss": args.hidden_loss,
+        "distilled_rows": len(distil["ids"])})
     size = os.path.getsize(os.path.join(args.student_out, "model.safetensors"))
     log(f"wrote {args.student_out}/model.safetensors ({size / 1e6:.1f} MB) and config.json")
     log(f"done in {(time.time() - started) / 60:.1f} min")

@@ -70,6 +70,18 @@ struct EvalCommand: ParsableCommand {
             + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece, m.brier))
       }
     }
+    // An ECE only says "miscalibrated" when it is beyond what a calibrated model scores on as many rows.
+    print("\ncalibration of the fused model against chance: the ECE a model with exactly right probabilities")
+    print("would score on the same rows (median, 95th percentile of 1,000 draws), and how often it reaches the observed one")
+    print("file                           label               rows    ECE  chance median  chance 95%   p      verdict")
+    for cell in evaluation.cells {
+      let chance = cell.fusedChance
+      let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
+      print(
+        file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
+          + String(format: "%6d  %5.3f  %13.3f  %10.3f  %5.3f  ", cell.truth.count, cell.metrics["fused"]!.ece, chance.median, chance.upper95, chance.pValue)
+          + (chance.miscalibrated ? "beyond chance" : "within chance"))
+    }
     // The reliability table of the fused model per label, over the annotated rows of every file.
     for label in allLabels {
       let cells = evaluation.cells.filter { $0.label == label && !$0.weak }

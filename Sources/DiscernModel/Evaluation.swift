@@ -14,6 +14,8 @@ public struct Evaluation: Sendable {
     /// The fused model's calibrated probabilities and the truth, for plots.
     public var fusedProbabilities: [Double]
     public var truth: [Int]
+    /// The ECE a calibrated model would show on these rows by chance, for the fused model's.
+    public var fusedChance: ChanceCalibration
   }
 
   public var cells: [Cell]
@@ -47,19 +49,25 @@ public struct Evaluation: Sendable {
           if variant == "fused" { fusedProbabilities = probabilities }
           metrics[variant] = LabelMetrics(probabilities: probabilities, truth: truth, threshold: thresholds[label] ?? 0.5)
         }
-        cells.append(Cell(file: file, label: label, weak: annotated.isEmpty, metrics: metrics, fusedProbabilities: fusedProbabilities, truth: truth))
+        let chance = ChanceCalibration(probabilities: fusedProbabilities, observedECE: metrics["fused"]!.ece)
+        cells.append(Cell(
+          file: file, label: label, weak: annotated.isEmpty, metrics: metrics, fusedProbabilities: fusedProbabilities, truth: truth,
+          fusedChance: chance))
       }
     }
     self.cells = cells
   }
 
-  /// `{"<file>": {"<label>": {"fused"|"rules"|"encoder": {f1, precision, recall, auroc, auprc, ece}}}}`.
+  /// `{"<file>": {"<label>": {"fused"|"rules"|"encoder": {f1, precision, recall, auroc, auprc, ece, brier}}}}`;
+  /// the fused entry adds `ece_chance95` and `ece_chance_p` (see `ChanceCalibration`).
   public var jsonObject: [String: [String: [String: [String: Double]]]] {
     var object: [String: [String: [String: [String: Double]]]] = [:]
     for cell in cells {
       object[cell.file, default: [:]][cell.label] = cell.metrics.mapValues { m in
         ["f1": m.f1, "precision": m.precision, "recall": m.recall, "auroc": m.auroc, "auprc": m.auprc, "ece": m.ece, "brier": m.brier]
       }
+      object[cell.file]![cell.label]!["fused"]!["ece_chance95"] = cell.fusedChance.upper95
+      object[cell.file]![cell.label]!["fused"]!["ece_chance_p"] = cell.fusedChance.pValue
     }
     return object
   }

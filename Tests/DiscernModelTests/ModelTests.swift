@@ -69,6 +69,25 @@ import Testing
     #expect(abs(wrong.ece - 0.95) < 1e-12)
   }
 
+  @Test func onSixtyRowsEvenExactProbabilitiesScoreAnECEWellAboveFivePercent() {
+    // 60 rows at 0.7, 42 of them positive: exactly calibrated, ECE 0 as observed.
+    let p = [Double](repeating: 0.7, count: 60)
+    let chance = ChanceCalibration(probabilities: p, observedECE: 0)
+    // Redrawn truth: 60 coin flips at 0.7 land 42 ± 3.5 positives, so |rate − 0.7| is ~0.05 typically.
+    #expect(chance.median > 0.03 && chance.median < 0.08, "\(chance)")
+    #expect(chance.upper95 > 0.09, "\(chance)")
+    #expect(chance.pValue == 1 && !chance.miscalibrated)
+    #expect(ChanceCalibration(probabilities: p, observedECE: 0) == chance, "seeded: the same figures every run")
+  }
+
+  @Test func aConfidentlyWrongSetIsMiscalibratedBeyondChance() {
+    let p = [Double](repeating: 0.9, count: 200), y = [Int](repeating: 0, count: 150) + [Int](repeating: 1, count: 50)
+    let observed = Reliability(probabilities: p, truth: y).ece
+    let chance = ChanceCalibration(probabilities: p, observedECE: observed)
+    #expect(abs(observed - 0.65) < 1e-12)
+    #expect(chance.pValue == 0 && chance.miscalibrated && chance.upper95 < 0.06, "\(chance)")
+  }
+
   @Test func plattScalingFixesAnOverconfidentLogitAndIsotonicIsMonotone() {
     // Logits twice as large as they should be: Platt finds a ≈ 0.5.
     var z: [Double] = [], y: [Int] = []
