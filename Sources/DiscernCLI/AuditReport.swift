@@ -141,7 +141,7 @@ struct AuditReport {
     out.append(("Actions prompted", [["action", "messages"]] + actions.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] }, actions.isEmpty ? "No message was flagged." : nil))
     let labelled = labels.filter { (scored[$0]?.truth.count ?? 0) > 0 }
     if !labelled.isEmpty {
-      var rows = [["label", "labelled", "positive", "precision", "recall", "F1", "AUROC", "ECE", "TP", "FP", "FN", "TN"]]
+      var rows = [["label", "labelled", "positive", "precision", "recall", "F1", "AUROC", "ECE", "ECE by chance (95%)", "TP", "FP", "FN", "TN"]]
       for label in labelled {
         let (p, y) = scored[label]!
         let threshold = engine.policy.label(label)?.threshold ?? 0.5
@@ -155,9 +155,14 @@ struct AuditReport {
           case (false, false): tn += 1
           }
         }
-        rows.append([label, "\(y.count)", "\(m.positives)"] + [m.precision, m.recall, m.f1, m.auroc, m.ece].map { String(format: "%.3f", $0) } + ["\(tp)", "\(fp)", "\(fn)", "\(tn)"])
+        let chance = ChanceCalibration(probabilities: p, observedECE: m.ece)
+        rows.append(
+          [label, "\(y.count)", "\(m.positives)"] + [m.precision, m.recall, m.f1, m.auroc, m.ece, chance.upper95].map { String(format: "%.3f", $0) }
+            + ["\(tp)", "\(fp)", "\(fn)", "\(tn)"])
       }
-      out.append(("Accuracy against the input's labels (confusion matrix at the policy threshold)", rows, nil))
+      out.append((
+        "Accuracy against the input's labels (confusion matrix at the policy threshold)", rows,
+        "ECE by chance: 95% of the time, a model whose probabilities are exactly right scores at most this ECE on as many rows; an ECE below it is no evidence of miscalibration."))
     }
     var ruleRows = [["rule", "status", "hits", "of messages"] + labelled.map { "precision (\($0))" }]
     let statuses = Dictionary(uniqueKeysWithValues: engine.ruleSet.rules.map { ($0.id, $0.status.rawValue) })

@@ -349,6 +349,9 @@ import Testing
     #expect(markdown.contains("| 5 | 5 | 0 | rules + encoder (fused) |"))
     #expect(markdown.contains("## Accuracy against the input's labels"))
     #expect(markdown.contains("| self_harm | 5 | 2 |"))
+    // Five rows: a calibrated model's ECE by chance is large, and the report says so beside the ECE.
+    #expect(markdown.contains("| AUROC | ECE | ECE by chance (95%) | TP |"))
+    #expect(markdown.contains("an ECE below it is no evidence of miscalibration"))
     #expect(markdown.contains("| serious-intent.goodbye-note | stable | 1 | 20.0% | 1.00 (1) |"))
     #expect(markdown.contains("## Shadow rules"))
     #expect(markdown.contains("| hyperbole.dead-emoji |"))
