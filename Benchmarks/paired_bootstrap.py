@@ -111,7 +111,10 @@ def main():
           f"{args.resamples} paired resamples (seed {args.seed}); F1 at each model's suggested threshold")
     print(f"{'difference (a − b)':<40}{'F1':>10}{'95% interval':>20}{'AUROC':>10}{'95% interval':>20}")
     for pair in args.pairs.split(","):
-        a, b = pair.split("-")
+        # The variant after the first colon has no dash, so the first dash after it splits the pair
+        # (model names may hold dashes).
+        cut = pair.index("-", pair.index(":"))
+        a, b = pair[:cut], pair[cut + 1:]
         observed = [x - y for x, y in zip(metrics(a, everything), metrics(b, everything))]
         samples = [[x - y for x, y in zip(metrics(a, rows), metrics(b, rows))] for rows in draws]
         cells = []
