@@ -71,6 +71,42 @@ def score(discern, folder, records, label, work):
     return {"fused": fused, "encoder": encoder}, model["suggestedThresholds"][label]
 
 
+def paired_differences(discern, corpus, file, label, split, models, pairs, resamples=2000, seed=17):
+    """Scores the annotated rows of `file` with each (name, folder) model; for each pair
+    ("name:variant", "name:variant") returns {"f1"|"auroc": (a − b, 2.5th, 97.5th percentile)} over
+    paired resamples of the rows. Also returns the row and positive counts."""
+    truth = []
+    with tempfile.TemporaryDirectory() as work:
+        records = os.path.join(work, "rows.jsonl")
+        with open(os.path.join(corpus, file)) as f, open(records, "w") as out:
+            for row in map(json.loads, f):
+                value = row["labels"].get(label)
+                if row["split"] == split and value is not None and label not in row.get("weak", []):
+                    out.write(json.dumps({"id": row["id"], "text": row["text"]}) + "\n")
+                    truth.append(value)
+        scored = {name: score(discern, folder, records, label, work) for name, folder in models}
+
+    def metrics(side, rows):
+        name, variant = side.split(":")
+        probabilities, threshold = scored[name][0][variant], scored[name][1]
+        p, y = [probabilities[i] for i in rows], [truth[i] for i in rows]
+        return f1_at(p, y, threshold), auroc(p, y)
+
+    rng = random.Random(seed)
+    everything = list(range(len(truth)))
+    draws = [[rng.randrange(len(truth)) for _ in everything] for _ in range(resamples)]
+    results = []
+    for a, b in pairs:
+        observed = [x - y for x, y in zip(metrics(a, everything), metrics(b, everything))]
+        samples = [[x - y for x, y in zip(metrics(a, rows), metrics(b, rows))] for rows in draws]
+        figures = {}
+        for k, name in enumerate(("f1", "auroc")):
+            values = sorted(sample[k] for sample in samples)
+            figures[name] = (observed[k], values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
+        results.append(figures)
+    return len(truth), sum(truth), results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--discern", default=".build/release/discern")
@@ -83,47 +119,21 @@ def main():
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
-
-    truth = []
-    with tempfile.TemporaryDirectory() as work:
-        records = os.path.join(work, "rows.jsonl")
-        with open(os.path.join(args.corpus, args.file)) as f, open(records, "w") as out:
-            for row in map(json.loads, f):
-                value = row["labels"].get(args.label)
-                if row["split"] == args.split and value is not None and args.label not in row.get("weak", []):
-                    out.write(json.dumps({"id": row["id"], "text": row["text"]}) + "\n")
-                    truth.append(value)
-        scored = {}
-        for entry in args.models.split(","):
-            name, folder = entry.split("=", 1)
-            scored[name] = score(args.discern, folder, records, args.label, work)
-
-    def metrics(side, rows):
-        name, variant = side.split(":")
-        probabilities, threshold = scored[name][0][variant], scored[name][1]
-        p, y = [probabilities[i] for i in rows], [truth[i] for i in rows]
-        return f1_at(p, y, threshold), auroc(p, y)
-
-    rng = random.Random(args.seed)
-    everything = list(range(len(truth)))
-    draws = [[rng.randrange(len(truth)) for _ in everything] for _ in range(args.resamples)]
-    print(f"{args.file} {args.label}, {args.split}: {len(truth)} rows, {sum(truth)} positive; "
-          f"{args.resamples} paired resamples (seed {args.seed}); F1 at each model's suggested threshold")
-    print(f"{'difference (a − b)':<40}{'F1':>10}{'95% interval':>20}{'AUROC':>10}{'95% interval':>20}")
+    models = [entry.split("=", 1) for entry in args.models.split(",")]
+    pairs = []
     for pair in args.pairs.split(","):
         # The variant after the first colon has no dash, so the first dash after it splits the pair
         # (model names may hold dashes).
         cut = pair.index("-", pair.index(":"))
-        a, b = pair[:cut], pair[cut + 1:]
-        observed = [x - y for x, y in zip(metrics(a, everything), metrics(b, everything))]
-        samples = [[x - y for x, y in zip(metrics(a, rows), metrics(b, rows))] for rows in draws]
-        cells = []
-        for k in range(2):
-            values = sorted(s[k] for s in samples)
-            low, high = values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
-            cells.append(f"{observed[k]:>+10.3f}{f'[{low:+.3f}, {high:+.3f}]':>20}")
+        pairs.append((pair[:cut], pair[cut + 1:]))
+    rows, positives, differences = paired_differences(
+        args.discern, args.corpus, args.file, args.label, args.split, models, pairs, args.resamples, args.seed)
+    print(f"{args.file} {args.label}, {args.split}: {rows} rows, {positives} positive; "
+          f"{args.resamples} paired resamples (seed {args.seed}); F1 at each model's suggested threshold")
+    print(f"{'difference (a − b)':<40}{'F1':>10}{'95% interval':>20}{'AUROC':>10}{'95% interval':>20}")
+    for (a, b), figures in zip(pairs, differences):
+        cells = [f"{d:>+10.3f}{f'[{low:+.3f}, {high:+.3f}]':>20}" for d, low, high in (figures["f1"], figures["auroc"])]
         print(f"{a + ' − ' + b:<40}" + "".join(cells))
-
 
 if __name__ == "__main__":
     main()

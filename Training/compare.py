@@ -9,8 +9,12 @@ best-dev-F1 threshold, so that encoders with different logit scales compare fair
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Benchmarks"))
+from paired_bootstrap import paired_differences  # noqa: E402
 
 
 def main():
@@ -54,6 +58,17 @@ def main():
         standing = f"{gap:.1f} F1 points behind" if gap > 0 else f"{-gap:.1f} F1 points ahead of"
         print(f"  student beats frozen on F1 and AUROC: {'yes' if beats else 'NO'}; "
               f"student is {standing} the teacher ({'within' if gap <= 1 else 'NOT within'} 1 point)")
+        # How much of that the test split can resolve: paired resamples of its rows.
+        folders = dict(models)
+        rows, positives, (teacher_gap, frozen_gap) = paired_differences(
+            args.discern, args.corpus, key[0], key[1], "test",
+            [(name, folders[name]) for name in ("frozen", "teacher", "student")],
+            [("teacher:fused", "student:fused"), ("student:fused", "frozen:fused")])
+        for text, figures in (("teacher − student", teacher_gap), ("student − frozen", frozen_gap)):
+            print(f"  {text}: " + ", ".join(
+                f"{metric} {d:+.3f} (95% interval {low:+.3f} to {high:+.3f})"
+                for metric, (d, low, high) in (("F1", figures["f1"]), ("AUROC", figures["auroc"]))))
+        print(f"  (2,000 paired resamples of the {rows} test rows, {positives} positive: Benchmarks/paired_bootstrap.py)")
 
 
 if __name__ == "__main__":
