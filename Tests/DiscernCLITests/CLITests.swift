@@ -187,6 +187,34 @@ import Testing
     #expect(run.stderr == "error: no model at 'Models/none/model.json'; train one with 'discern train --corpus DIR --out Models/NAME'\n")
   }
 
+  /// Each fused ECE is printed beside the ECE a calibrated model would score on as many rows by
+  /// chance; the text and `--json` carry the same figures.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func evalPrintsEachECEBesideWhatChanceGives() throws {
+    let texts = [
+      ("I have written my goodbye letters", 1), ("what a lovely sunny day", 0), ("I think I'm going to hurt myself tonight", 1),
+      ("this group project will be the death of me lol", 0), ("I don't want to be here anymore", 1), ("my phone is dead again", 0),
+    ]
+    let lines = (0..<24).map { i in
+      let (text, label) = texts[i % texts.count]
+      return #"{"id": "t\#(i)", "split": "test", "text": "\#(text) \#(i)", "labels": {"self_harm": \#(label)}}"#
+    }
+    let corpus = try rulesFolder(["tiny.jsonl": lines.joined(separator: "\n")])
+    let text = try discern("eval", "--corpus", corpus, "--split", "test")
+    #expect(text.status == 0, "\(text.stderr)")
+    let json = try discern("eval", "--corpus", corpus, "--split", "test", "--json")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: [String: [String: [String: Double]]]])
+    let fused = try #require(object["tiny.jsonl"]?["self_harm"]?["fused"])
+    let (ece, chance95, p) = (try #require(fused["ece"]), try #require(fused["ece_chance95"]), try #require(fused["ece_chance_p"]))
+    #expect(chance95 > 0.1, "24 rows: a calibrated model's ECE spreads wide")
+    let output = text.stdout.split(separator: "\n").map(String.init)
+    let header = try #require(output.firstIndex(of: "file                           label               rows    ECE  chance median  chance 95%   p      verdict"))
+    let row = output[header + 1]
+    #expect(row.hasPrefix("tiny                           self_harm              24  " + String(format: "%5.3f", ece)))
+    #expect(row.contains(String(format: "%10.3f  %5.3f  ", chance95, p)))
+    #expect(row.hasSuffix(p < 0.05 ? "beyond chance" : "within chance"))
+  }
+
   /// The text view lists the terms that move the logit at two decimals and folds the rest into one
   /// line with their sum, so bias + the lines shown still add up to the logit.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
