@@ -44,12 +44,13 @@ def auroc(scores, truth):
 
 
 def calibrate(calibration, logit):
+    """`Calibration.probability` in Sources/DiscernModel/Calibration.swift, as model.json stores it."""
     if "platt" in calibration:
         a, b = calibration["platt"]["a"], calibration["platt"]["b"]
         return 1 / (1 + math.exp(-(a * logit + b)))
-    if "temperature" in calibration:
-        return 1 / (1 + math.exp(-logit / calibration["temperature"]["t"]))
-    raise SystemExit(f"paired_bootstrap.py reads Platt and temperature calibrations only, not {list(calibration)}")
+    steps = calibration["isotonic"]["steps"]
+    step = next((s for s in steps if logit <= s["upTo"]), steps[-1] if steps else None)
+    return 0.5 if step is None else step["probability"]
 
 
 def score(discern, folder, records, label, work):
@@ -92,17 +93,19 @@ def paired_differences(discern, corpus, file, label, split, models, pairs, resam
         p, y = [probabilities[i] for i in rows], [truth[i] for i in rows]
         return f1_at(p, y, threshold), auroc(p, y)
 
+    # Each side's figures once per resample, however many pairs it is in.
+    sides = {side for pair in pairs for side in pair}
     rng = random.Random(seed)
     everything = list(range(len(truth)))
     draws = [[rng.randrange(len(truth)) for _ in everything] for _ in range(resamples)]
+    observed = {side: metrics(side, everything) for side in sides}
+    sampled = [{side: metrics(side, rows) for side in sides} for rows in draws]
     results = []
     for a, b in pairs:
-        observed = [x - y for x, y in zip(metrics(a, everything), metrics(b, everything))]
-        samples = [[x - y for x, y in zip(metrics(a, rows), metrics(b, rows))] for rows in draws]
         figures = {}
         for k, name in enumerate(("f1", "auroc")):
-            values = sorted(sample[k] for sample in samples)
-            figures[name] = (observed[k], values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
+            values = sorted(sample[a][k] - sample[b][k] for sample in sampled)
+            figures[name] = (observed[a][k] - observed[b][k], values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
         results.append(figures)
     return len(truth), sum(truth), results
 

@@ -312,9 +312,10 @@ def main():
         total = sum(((s - t) ** 2 * keep).sum() for s, t in zip(student.hidden, targets))
         return total / (keep.sum() * targets[0].shape[-1] * len(targets))
 
+    # Logits for every label the teacher learned (a label with no training rows gives no signal).
+    trained = w.sum(0) > 0
+
     def distillation(logits, pooled, index, x, m):
-        # Logits for every label the teacher learned (a label with no training rows gives no signal).
-        trained = w.sum(0) > 0
         logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
         label_loss = masked_bce(logits, y_distil[index], w_distil[index], pos_weight) if args.label_loss else 0.0

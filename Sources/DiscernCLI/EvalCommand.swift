@@ -63,10 +63,8 @@ struct EvalCommand: ParsableCommand {
     for cell in evaluation.cells {
       for variant in Evaluation.variants {
         let m = cell.metrics[variant]!
-        let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
         print(
-          file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
-            + variant.padding(toLength: 8, withPad: " ", startingAt: 0)
+          Self.fileAndLabel(cell) + variant.padding(toLength: 8, withPad: " ", startingAt: 0)
             + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece, m.brier))
       }
     }
@@ -76,10 +74,8 @@ struct EvalCommand: ParsableCommand {
     print("file                           label               rows    ECE  chance median  chance 95%   p      verdict")
     for cell in evaluation.cells {
       let chance = cell.fusedChance
-      let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
       print(
-        file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
-          + String(format: "%6d  %5.3f  %13.3f  %10.3f  %5.3f  ", cell.truth.count, cell.metrics["fused"]!.ece, chance.median, chance.upper95, chance.pValue)
+        Self.fileAndLabel(cell) + String(format: "%6d  %5.3f  %13.3f  %10.3f  %5.3f  ", cell.truth.count, cell.metrics["fused"]!.ece, chance.median, chance.upper95, chance.pValue)
           + (chance.miscalibrated ? "beyond chance" : "within chance"))
     }
     // The reliability table of the fused model per label, over the annotated rows of every file.
@@ -93,6 +89,14 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "  %.2f–%.2f  %6d   %6.3f   %6.3f", bin.lower, bin.upper, bin.count, bin.meanProbability, bin.positiveRate))
       }
     }
+  }
+}
+
+extension EvalCommand {
+  /// The first two columns of both tables: the file (marked when its labels are weak) and the label.
+  static func fileAndLabel(_ cell: Evaluation.Cell) -> String {
+    let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
+    return file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
   }
 }
 

@@ -39,7 +39,7 @@ public struct ChanceCalibration: Sendable, Equatable {
 
 /// Sebastiano Vigna's SplitMix64: small, fast, and the same stream on every platform (the standard
 /// library's generator is neither seeded nor stable across releases).
-struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64 {
   private var state: UInt64
 
   init(seed: UInt64) { state = seed }
