@@ -68,6 +68,7 @@ struct EvalCommand: ParsableCommand {
             + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece, m.brier))
       }
     }
+    printCategoryErrors(evaluation.categoryErrors(view: view))
     // An ECE only says "miscalibrated" when it is beyond what a calibrated model scores on as many rows.
     print("\ncalibration of the fused model against chance: the ECE a model with exactly right probabilities")
     print("would score on the same rows (median, 95th percentile of 1,000 draws), and how often it reaches the observed one")
@@ -93,6 +94,23 @@ struct EvalCommand: ParsableCommand {
 }
 
 extension EvalCommand {
+  /// Where the fused model errs on the annotated set: per label and category, real and written apart.
+  func printCategoryErrors(_ table: [String: [AnnotatedSet.Category: (real: Evaluation.CategoryErrors, written: Evaluation.CategoryErrors)]]) {
+    guard !table.isEmpty else { return }
+    print("\nerrors of the fused model per category of the annotated set (\(split) split): false positives and false negatives")
+    print("label              category          real: rows   pos    FP    FN   written: rows   pos    FP    FN")
+    for label in allLabels {
+      guard let categories = table[label] else { continue }
+      for category in AnnotatedSet.Category.allCases {
+        guard let (real, written) = categories[category] else { continue }
+        print(
+          label.padding(toLength: 19, withPad: " ", startingAt: 0) + category.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+            + String(format: "%12d %5d %5d %5d %15d %5d %5d %5d", real.rows, real.positives, real.falsePositives, real.falseNegatives,
+              written.rows, written.positives, written.falsePositives, written.falseNegatives))
+      }
+    }
+  }
+
   /// The first two columns of both tables: the file (marked when its labels are weak) and the label.
   static func fileAndLabel(_ cell: Evaluation.Cell) -> String {
     let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")

@@ -34,6 +34,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Folder of corpus .jsonl files.")
   var corpus: String = "../shared/data/corpus"
 
+  @Option(help: "The annotated set's folder: the corpus rows behind its test split are left out of training, fitting and calibration.")
+  var annotations: String = "Annotations"
+
   @Option(help: "Labels to train, comma-separated (default: all four).")
   var labels: String?
 
@@ -61,7 +64,10 @@ struct TrainCommand: ParsableCommand {
     let encoder = try encoderOptions.load(model: out)
     let files = try Corpus.files(in: corpus)
     progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
-    let view = try CorpusView.load(files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), progress: progressLine)
+    let heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
+    if !heldOut.isEmpty { progressLine("leaving out \(heldOut.count) corpus rows behind the annotated test split (\(annotations))") }
+    let view = try CorpusView.load(
+      files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), heldOut: heldOut, progress: progressLine)
     var trainer = Trainer()
     if let labels {
       let chosen = labels.split(separator: ",").map(String.init)

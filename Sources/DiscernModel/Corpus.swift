@@ -16,6 +16,11 @@ public struct CorpusRow: Sendable {
   public let labels: [String: Int]
   /// Labels assumed from where the text came from rather than annotated per row.
   public let weak: Set<String>
+  /// The annotated set's extras (`Annotations/`): the guide's category, CM/SI spans, and whether the
+  /// text was written for the set rather than drawn from real data. Absent in the public corpus files.
+  public var category: AnnotatedSet.Category? = nil
+  public var spans: [AnnotatedSet.Span] = []
+  public var synthetic = false
 }
 
 public enum CorpusError: Error, CustomStringConvertible, Equatable {
@@ -39,6 +44,9 @@ public enum Corpus {
     let text: String
     let labels: [String: Int?]
     let weak: [String]?
+    let category: AnnotatedSet.Category?
+    let spans: [AnnotatedSet.Span]?
+    let synthetic: Bool?
   }
 
   /// The .jsonl files of a corpus folder, sorted.
@@ -51,6 +59,12 @@ public enum Corpus {
 
   public static func read(_ path: String) throws(CorpusError) -> [CorpusRow] {
     try load(path).rows
+  }
+
+  /// Rows that Discern may learn from: every row but the corpus rows behind the annotated `test`
+  /// split (`AnnotatedSet.heldOutRows`), which would otherwise reach a fit through the corpus `dev` split.
+  public static func learnable(_ rows: [CorpusRow], heldOut: Set<String>) -> [CorpusRow] {
+    heldOut.isEmpty ? rows : rows.filter { !heldOut.contains($0.id) }
   }
 
   /// The rows of `path` and the bytes they came from, so that callers fingerprint the file without
@@ -66,7 +80,7 @@ public enum Corpus {
         rows.append(
           CorpusRow(
             id: row.id, file: name, split: row.split, text: row.text, labels: row.labels.compactMapValues { $0 },
-            weak: Set(row.weak ?? [])))
+            weak: Set(row.weak ?? []), category: row.category, spans: row.spans ?? [], synthetic: row.synthetic ?? false))
       } catch {
         throw .badLine(path: path, line: index + 1, reason: "not a corpus record (id, split, text, labels)")
       }

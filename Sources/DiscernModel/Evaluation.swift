@@ -14,11 +14,45 @@ public struct Evaluation: Sendable {
     /// The fused model's calibrated probabilities and the truth, for plots.
     public var fusedProbabilities: [Double]
     public var truth: [Int]
+    /// The view's row index behind each probability.
+    public var rows: [Int]
+    /// The threshold the F1 was measured at.
+    public var threshold: Double
     /// The ECE a calibrated model would show on these rows by chance, for the fused model's.
     public var fusedChance: ChanceCalibration
   }
 
   public var cells: [Cell]
+
+  /// The fused model's errors in one category of the annotated set, for one label.
+  public struct CategoryErrors: Sendable, Equatable {
+    public var rows = 0
+    public var positives = 0
+    public var falsePositives = 0
+    public var falseNegatives = 0
+  }
+
+  /// Per label, per category of the annotated set (rows that carry one), real and written apart:
+  /// `[label: [category: (real, written)]]`. Empty when no row of the split has a category.
+  public func categoryErrors(view: CorpusView) -> [String: [AnnotatedSet.Category: (real: CategoryErrors, written: CategoryErrors)]] {
+    var table: [String: [AnnotatedSet.Category: (real: CategoryErrors, written: CategoryErrors)]] = [:]
+    for cell in cells {
+      for (i, row) in cell.rows.enumerated() {
+        guard let category = view.rows[row].category else { continue }
+        let truth = cell.truth[i], flagged = cell.fusedProbabilities[i] >= cell.threshold
+        var entry = table[cell.label, default: [:]][category] ?? (CategoryErrors(), CategoryErrors())
+        func count(_ errors: inout CategoryErrors) {
+          errors.rows += 1
+          errors.positives += truth
+          if flagged && truth == 0 { errors.falsePositives += 1 }
+          if !flagged && truth == 1 { errors.falseNegatives += 1 }
+        }
+        if view.rows[row].synthetic { count(&entry.written) } else { count(&entry.real) }
+        table[cell.label, default: [:]][category] = entry
+      }
+    }
+    return table
+  }
 
   /// Per file and label, on the rows of `split` that carry the label. Rows whose label is weak
   /// (assumed from the source) are left out where annotated rows exist; a file with only weak
@@ -52,7 +86,7 @@ public struct Evaluation: Sendable {
         let chance = ChanceCalibration(probabilities: fusedProbabilities, observedECE: metrics["fused"]!.ece)
         cells.append(Cell(
           file: file, label: label, weak: annotated.isEmpty, metrics: metrics, fusedProbabilities: fusedProbabilities, truth: truth,
-          fusedChance: chance))
+          rows: chosen, threshold: thresholds[label] ?? 0.5, fusedChance: chance))
       }
     }
     self.cells = cells

@@ -16,8 +16,11 @@ public struct CorpusView: Sendable {
   public let pinned: [String: [String: Double]]
 
   /// Reads `files`, evaluates the rules and embeds every row (through the cache).
+  /// Rows whose id is in `heldOut` are left out (the corpus rows behind the annotated test split, when
+  /// the view is for learning).
   public static func load(
-    files: [String], ruleSet: RuleSet, encoder: BertEncoder, cache: EmbeddingCache, progress: (String) -> Void
+    files: [String], ruleSet: RuleSet, encoder: BertEncoder, cache: EmbeddingCache, heldOut: Set<String> = [],
+    progress: (String) -> Void
   ) throws -> CorpusView {
     let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
     let matcher = PCRE2Matcher()
@@ -31,15 +34,21 @@ public struct CorpusView: Sendable {
       fileHash.mix(bytes)
       corpusHash.mix(name.utf8)
       corpusHash.mix(bytes)
-      progress("  \(name): \(fileRows.count) rows")
-      for row in fileRows {
+      let kept = Corpus.learnable(fileRows, heldOut: heldOut)
+      progress("  \(name): \(kept.count) rows" + (kept.count < fileRows.count ? " (\(fileRows.count - kept.count) held out behind the annotated test split)" : ""))
+      for row in kept {
         let all = ruleSet.evaluate(row.text, matcher: matcher).features
         features.append(stable.map { all[$0.offset] })
       }
-      embeddings += cache.embeddings(
+      // The cache is keyed by the whole file; held-out rows are dropped after it.
+      let keptIDs = Set(kept.map(\.id))
+      let fileEmbeddings = cache.embeddings(
         file: file, fingerprint: fileHash.fingerprint, texts: fileRows.map(\.text), encoder: encoder, progress: progress)
-      rows += fileRows
+      embeddings += zip(fileRows, fileEmbeddings).filter { keptIDs.contains($0.0.id) }.map(\.1)
+      rows += kept
     }
+    // What was held out is part of what the model learned from.
+    for id in heldOut.sorted() { corpusHash.mix(id.utf8) }
     let pinned = Dictionary(uniqueKeysWithValues: stable.map { ($0.element.id, $0.element.pinnedWeights) }.filter { !$0.1.isEmpty })
     return CorpusView(
       rows: rows, features: features, featureIDs: stable.map(\.element.id), embeddings: embeddings, files: files,
