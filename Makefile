@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit train train-encoder model clean
+.PHONY: annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit train train-encoder model clean
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -126,6 +126,28 @@ bench-audit: deps model
 	$(SWIFT) build -c release --product discern
 	python3 Benchmarks/bench_audit.py --discern .build/release/discern \
 	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl --threads 2 $(BENCH_ARGS)
+
+# Discern's annotated set (Annotations/, see its DATASHEET.md): joins the stand-off records with the
+# corpus in ../shared/data into Annotations/build/, checking every span and every chunk's text; says
+# what it skipped when ../shared is absent.
+ANNOTATED ?= Annotations/build
+annotations: build
+	$(BIN) annotations build --corpus $(CORPUS) --out $(ANNOTATED)
+
+# The set's quality figures: agreement between the two passes, written vs real, near-duplicates.
+DATA_VENV := .venv-data
+$(DATA_VENV)/.installed: Annotations/requirements.txt
+	@python3 -m venv --help >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	python3 -m venv $(DATA_VENV)
+	$(DATA_VENV)/bin/pip install --quiet --disable-pip-version-check -r Annotations/requirements.txt
+	touch $@
+
+annotations-quality: annotations $(DATA_VENV)/.installed
+	$(DATA_VENV)/bin/python Annotations/tools/quality.py --joined $(ANNOTATED)
+
+# The shipped model on the annotated test split: per label, and errors per category, real and written apart.
+eval-annotated: annotations model
+	$(BIN) eval --corpus $(ANNOTATED) --split test
 
 clean:
 	rm -rf .build

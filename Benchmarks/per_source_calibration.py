@@ -14,8 +14,14 @@ import json
 import math
 import os
 import subprocess
+import sys
 import tempfile
 from collections import defaultdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Annotations", "tools"))
+from heldout import held_out_rows  # noqa: E402
+
+HELD_OUT = held_out_rows()
 
 
 def ece(probabilities, truth, bins=15):
@@ -62,6 +68,9 @@ def main():
                 source = os.path.basename(path)[: -len(".jsonl")]
                 for line in open(path):
                     row = json.loads(line)
+                    # Platt is fitted on dev rows: those behind the annotated test split are not among them.
+                    if row["split"] == "dev" and row["id"] in HELD_OUT:
+                        continue
                     if row["split"] in ("dev", "test") and any(v is not None for v in row["labels"].values()):
                         out.write(json.dumps({"id": row["id"], "text": row["text"], "source": source, "split": row["split"],
                                               "labels": row["labels"], "weak": row.get("weak", [])}) + "\n")

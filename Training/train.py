@@ -27,7 +27,9 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Annotations", "tools"))
 import bert  # noqa: E402
+from heldout import held_out_rows  # noqa: E402
 
 LABELS = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
 
@@ -36,9 +38,10 @@ def log(message):
     print(message, flush=True)
 
 
-def read_corpus(folder, weak_weight):
+def read_corpus(folder, weak_weight, held_out=frozenset()):
     """Per split: texts, label matrix (NaN = null), weight matrix. Rows with no label at all (the
-    keyword tweets' "ambiguous" class, for one) go to "<split>-unlabeled": only distillation reads them."""
+    keyword tweets' "ambiguous" class, for one) go to "<split>-unlabeled": only distillation reads them.
+    Rows in `held_out` (the corpus rows behind the annotated test split) are never read."""
     splits = {}
     paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
     for path in paths:
@@ -46,6 +49,8 @@ def read_corpus(folder, weak_weight):
         with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
             for line in f:
                 row = json.loads(line)
+                if row["id"] in held_out:
+                    continue
                 labels = [row["labels"].get(name) for name in LABELS]
                 split = row["split"] if any(v is not None for v in labels) else row["split"] + "-unlabeled"
                 y = [math.nan if v is None else float(v) for v in labels]
@@ -191,6 +196,8 @@ def fit(model, train, dev, args, device, rng, loss_fn, epochs, name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", required=True)
+    parser.add_argument("--annotations", default=os.path.join("Annotations", "real.jsonl"),
+                        help="stand-off file whose test split's corpus rows are left out of training and selection")
     parser.add_argument("--base", required=True, help="the base encoder folder (config.json, model.safetensors, tokenizer.json)")
     parser.add_argument("--base-name", default="all-MiniLM-L6-v2")
     parser.add_argument("--base-fingerprint", help="the base model's Discern fingerprint, when --base is a copy "
@@ -229,7 +236,9 @@ def main():
     rng = random.Random(args.seed)
     started = time.time()
 
-    splits = read_corpus(args.corpus, args.weak_weight)
+    held_out = held_out_rows(args.annotations)
+    log(f"leaving out {len(held_out)} corpus rows behind the annotated test split")
+    splits = read_corpus(args.corpus, args.weak_weight, held_out)
     train, dev = splits["train"], splits["dev"]  # test is never read here
     if args.limit:
         def sample(part):

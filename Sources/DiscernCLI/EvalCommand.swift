@@ -68,6 +68,10 @@ struct EvalCommand: ParsableCommand {
             + String(format: "%6d %5d  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f", m.count, m.positives, m.precision, m.recall, m.f1, m.auroc, m.auprc, m.ece, m.brier))
       }
     }
+    let missing = Set(evaluation.cells.filter { !$0.inModel }.map(\.label)).sorted()
+    if !missing.isEmpty {
+      print("* not a label of this model (\(missing.joined(separator: ", "))): never flagged, measured as probability 0")
+    }
     printCategoryErrors(evaluation.categoryErrors(view: view))
     // An ECE only says "miscalibrated" when it is beyond what a calibrated model scores on as many rows.
     print("\ncalibration of the fused model against chance: the ECE a model with exactly right probabilities")
@@ -114,7 +118,8 @@ extension EvalCommand {
   /// The first two columns of both tables: the file (marked when its labels are weak) and the label.
   static func fileAndLabel(_ cell: Evaluation.Cell) -> String {
     let file = cell.file.replacingOccurrences(of: ".jsonl", with: "") + (cell.weak ? " (weak)" : "")
-    return file.padding(toLength: 31, withPad: " ", startingAt: 0) + cell.label.padding(toLength: 19, withPad: " ", startingAt: 0)
+    let label = cell.label + (cell.inModel ? "" : "*")
+    return file.padding(toLength: 31, withPad: " ", startingAt: 0) + label.padding(toLength: 19, withPad: " ", startingAt: 0)
   }
 }
 

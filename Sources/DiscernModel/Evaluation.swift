@@ -20,6 +20,8 @@ public struct Evaluation: Sendable {
     public var threshold: Double
     /// The ECE a calibrated model would show on these rows by chance, for the fused model's.
     public var fusedChance: ChanceCalibration
+    /// False when the model has no such label: every probability is 0 (it is never flagged).
+    public var inModel: Bool
   }
 
   public var cells: [Cell]
@@ -62,13 +64,21 @@ public struct Evaluation: Sendable {
     let headIndex = Dictionary(uniqueKeysWithValues: heads.labels.enumerated().map { ($1, $0) })
     for file in view.files.map({ ($0 as NSString).lastPathComponent }) {
       for label in allLabels {
-        guard let labelModel = model.labels[label], let head = headIndex[label] else { continue }
         let rows = view.rows.indices.filter { view.rows[$0].file == file && view.rows[$0].split == split && view.rows[$0].labels[label] != nil }
         let annotated = rows.filter { !view.rows[$0].weak.contains(label) }
         let chosen = annotated.isEmpty ? rows : annotated
         let truth = chosen.map { view.rows[$0].labels[label]! }
         // Precision, recall and the ranking figures need both classes.
         guard truth.contains(1), truth.contains(0) else { continue }
+        guard let labelModel = model.labels[label], let head = headIndex[label] else {
+          // A label the model does not have is never flagged: measured as a constant 0, not left out.
+          let never = LabelMetrics(probabilities: truth.map { _ in 0 }, truth: truth, threshold: thresholds[label] ?? 0.5)
+          cells.append(Cell(
+            file: file, label: label, weak: annotated.isEmpty, metrics: Dictionary(uniqueKeysWithValues: Self.variants.map { ($0, never) }),
+            fusedProbabilities: truth.map { _ in 0 }, truth: truth, rows: chosen, threshold: thresholds[label] ?? 0.5,
+            fusedChance: ChanceCalibration(probabilities: truth.map { _ in 0 }, observedECE: never.ece), inModel: false))
+          continue
+        }
         // What every variant reads of a row, computed once.
         let encoderLogits = chosen.map { Double(heads.logits(view.embeddings[$0])[head]) }
         let features = chosen.map { featureDictionary(view, $0) }
@@ -86,7 +96,7 @@ public struct Evaluation: Sendable {
         let chance = ChanceCalibration(probabilities: fusedProbabilities, observedECE: metrics["fused"]!.ece)
         cells.append(Cell(
           file: file, label: label, weak: annotated.isEmpty, metrics: metrics, fusedProbabilities: fusedProbabilities, truth: truth,
-          rows: chosen, threshold: thresholds[label] ?? 0.5, fusedChance: chance))
+          rows: chosen, threshold: thresholds[label] ?? 0.5, fusedChance: chance, inModel: true))
       }
     }
     self.cells = cells

@@ -1,0 +1,14 @@
+"""The corpus rows behind the annotated test split: every Python step that learns, fits, calibrates or
+selects leaves them out (Discern's Swift trainer does the same through AnnotatedSet.heldOutRows)."""
+import json
+import os
+
+DEFAULT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "real.jsonl")
+
+
+def held_out_rows(path=DEFAULT):
+    """Corpus row ids whose annotated text is in the test split; empty when there is no stand-off file."""
+    if not os.path.exists(path):
+        return set()
+    with open(path, encoding="utf-8") as f:
+        return {r["row"] for r in map(json.loads, filter(str.strip, f)) if r["split"] == "test"}
