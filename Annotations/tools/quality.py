@@ -126,11 +126,15 @@ def main():
         print(f"| {kind} | {len(chosen)} | " + " | ".join(f"{k:.3f}" for k in ks) + f" | {cat:.3f} |")
     print("\nPositives per pass (first / second):", ", ".join(
         f"{label} {sum(first[i]['labels'][label] for i in ids)} / {sum(second[i]['labels'][label] for i in ids)}" for label in LABELS))
-    print("\n| span type | token-bag F1 | spans, first pass | spans, second pass | texts with a span in either pass |")
-    print("|---|---|---|---|---|")
-    for span_type in ("serious_intent", "casual_mention"):
-        f1, n1, n2, t = span_agreement([(first[i], second[i]) for i in ids], texts, span_type)
-        print(f"| {span_type} | {f1:.3f} | {n1} | {n2} | {t} |")
+    print("\n| texts | span type | token-bag F1 | spans, first pass | spans, second pass | texts with a span in either pass |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("real", "written", "all"):
+        chosen = [i for i in ids if kind == "all" or first[i]["kind"] == kind]
+        for span_type in ("serious_intent", "casual_mention"):
+            if not chosen:
+                continue
+            f1, n1, n2, t = span_agreement([(first[i], second[i]) for i in chosen], texts, span_type)
+            print(f"| {kind} | {span_type} | {f1:.3f} | {n1} | {n2} | {t} |")
 
     if real_rows and written_rows:
         auroc = distinguishability([r["text"] for r in real_rows], [r["text"] for r in written_rows])

@@ -9,7 +9,10 @@ adjudication decisions) and writes:
   Annotations/agreement/first-pass.jsonl, second-pass.jsonl
                                 both passes over the doubly annotated texts, as annotated (before
                                 adjudication), keyed by the same ids, for `quality.py`
-Final labels are the first pass's, replaced by the adjudicated decision wherever the passes disagreed.
+  Annotations/agreement/review-changes.jsonl
+                                each correction the review pass made (before, after, the rule)
+Final labels are the first pass's, replaced by the adjudicated decision wherever the passes disagreed
+(Annotations/agreement/adjudication.jsonl, committed: id, labels, category, whose spans, the rule).
 Span offsets are found by looking the annotator's exact span text up in the text (first occurrence).
 No public text is written: real records carry offsets and a fingerprint only.
 """
@@ -97,18 +100,33 @@ def main():
         if os.path.exists(path):
             second_manifest.update({m["key"]: m["first"] for m in read_jsonl(path)})
     adjudicated = {}
-    path = os.path.join(work, "adjudication.jsonl")
+    path = os.path.join(args.out, "agreement", "adjudication.jsonl")
     if os.path.exists(path):
         adjudicated = {a["id"]: a for a in read_jsonl(path)}
     written = read_folder(os.path.join(work, "written"))
+    # The second pass by first-pass key, for adjudications that keep its spans.
+    second_of = {key1: (second_real.get(key2) or second_written.get(key2)) for key2, key1 in second_manifest.items()}
 
-    def final(stand_id, rec, text, where):
-        """The first pass, with the adjudicator's labels, spans and category where the passes disagreed."""
+    # The review pass over single-annotated texts in classes the adjudication rules settle.
+    reviewed = {k: r for k, r in read_folder(os.path.join(work, "review-out")).items() if r.get("changed")}
+    review_changes = []
+
+    def final(key, stand_id, rec, text, where):
+        """The first pass, with the adjudicated labels and category where the passes disagreed, and the
+        spans of the pass the adjudication sided with (`spans_from`: a = first, b = second); for a
+        single-annotated text, the review's correction where it made one."""
         a = adjudicated.get(stand_id)
+        if a is None and key in reviewed:
+            r = reviewed[key]
+            before = record(rec, offsets(text, rec.get("spans", []), where), rec["category"])
+            after = record(r, offsets(text, r.get("spans", []), where + " (reviewed)"), r["category"])
+            if after != before:
+                review_changes.append({"id": stand_id, "rule": r.get("rule", ""), "before": before, "after": after})
+            return after
         if a is None:
             return record(rec, offsets(text, rec.get("spans", []), where), rec["category"])
-        spans = a["spans"] if "spans" in a else rec.get("spans", [])
-        return record(a["labels"], offsets(text, spans, where + " (adjudicated)"), a["category"])
+        chosen = {"a": rec, "b": second_of.get(key)}[a["spans_from"]]
+        return record(a["labels"], offsets(text, chosen.get("spans", []), where + " (adjudicated)"), a["category"])
 
     real_out, ids = [], {}
     for key in sorted(first):
@@ -118,7 +136,7 @@ def main():
         ids[key] = stand_id
         r = {"id": stand_id, "file": m["file"], "row": m["row"], "start": m["start"], "end": m["end"],
              "split": annotated_split(m["split"], m["row"]), "text_fnv": fnv1a64(text)}
-        r.update(final(stand_id, first[key], text, f"pass1 {key}"))
+        r.update(final(key, stand_id, first[key], text, f"pass1 {key}"))
         real_out.append(r)
 
     written_out = []
@@ -127,7 +145,7 @@ def main():
         post_id = "w-" + key
         ids[key] = post_id
         r = {"id": post_id, "split": written_split(post_id), "text": w["text"], "register": w["register"]}
-        r.update(final(post_id, w, w["text"], f"written {key}"))
+        r.update(final(key, post_id, w, w["text"], f"written {key}"))
         written_out.append(r)
 
     # Both passes over the doubly annotated texts, as each annotator left them.
@@ -148,12 +166,13 @@ def main():
     for path, rows in ((os.path.join(args.out, "real.jsonl"), real_out),
                        (os.path.join(args.out, "written.jsonl"), written_out),
                        (os.path.join(args.out, "agreement", "first-pass.jsonl"), first_pass),
-                       (os.path.join(args.out, "agreement", "second-pass.jsonl"), second_pass)):
+                       (os.path.join(args.out, "agreement", "second-pass.jsonl"), second_pass),
+                       (os.path.join(args.out, "agreement", "review-changes.jsonl"), review_changes)):
         with open(path, "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n")
     print(f"real {len(real_out)}, written {len(written_out)}, doubly annotated {len(first_pass)} "
-          f"({len(adjudicated)} adjudicated)")
+          f"({len(adjudicated)} adjudicated); review changed {len(review_changes)} of {len(reviewed)} flagged")
 
 
 if __name__ == "__main__":

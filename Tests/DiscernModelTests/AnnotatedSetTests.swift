@@ -93,4 +93,30 @@ import Testing
     #expect(Corpus.learnable(rows, heldOut: heldOut).map(\.id) == ["mini-1", "mini-2"])
     #expect(try AnnotatedSet.heldOutRows(annotations: "/nonexistent").isEmpty)
   }
+
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+  static let sharedCorpus = root + "/../shared/data/corpus"
+
+  /// The committed set itself: every written post passes the checks, on any machine.
+  @Test func theShippedWrittenPostsPassEveryCheck() throws {
+    let report = try AnnotatedSet.build(annotations: Self.root + "/Annotations", corpus: "/nonexistent", out: try temporaryFolder())
+    #expect(report.written >= 1500)
+  }
+
+  /// Where ../shared is present: every real chunk still matches the corpus text it was annotated on,
+  /// and the set holds what its datasheet promises.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedCorpus)))
+  func theShippedSetJoinsWithTheCorpusAndHoldsWhatItPromises() throws {
+    let out = try temporaryFolder()
+    let report = try AnnotatedSet.build(annotations: Self.root + "/Annotations", corpus: Self.sharedCorpus, out: out)
+    #expect(report.skippedReal == nil && report.real >= 4000 && report.written >= 1500)
+    let rows = try Corpus.read(out + "/" + AnnotatedSet.joinedRealFile) + Corpus.read(out + "/" + AnnotatedSet.joinedWrittenFile)
+    for label in allLabels {
+      #expect(rows.filter { $0.labels[label] == 1 }.count >= 300, "\(label)")
+    }
+    #expect(rows.filter { $0.spans.contains { $0.type == .casualMention } }.count >= 600)
+    #expect(rows.filter { $0.spans.contains { $0.type == .seriousIntent } }.count >= 800)
+    #expect(rows.filter { !$0.synthetic && $0.split == "test" }.count >= 600)
+  }
 }
