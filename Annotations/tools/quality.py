@@ -93,6 +93,34 @@ def near_duplicates(texts, n=5, threshold=0.5):
     return pairs, sum(c - 1 for c in exact.values() if c > 1), sum(g is not None for g in grams)
 
 
+def composition(real_rows, written_rows):
+    print("## Composition\n")
+    print("| texts | split | n | " + " | ".join(LABELS) + " | with SI span | with CM span |")
+    print("|---|---|---|" + "---|" * (len(LABELS) + 2))
+    for kind, rows in (("real", real_rows), ("written", written_rows), ("all", real_rows + written_rows)):
+        for split in ("train", "dev", "test", "all"):
+            part = [r for r in rows if split == "all" or r["split"] == split]
+            if not part:
+                continue
+            cells = [sum(r["labels"][label] for r in part) for label in LABELS]
+            si = sum(any(s["type"] == "serious_intent" for s in r["spans"]) for r in part)
+            cm = sum(any(s["type"] == "casual_mention" for s in r["spans"]) for r in part)
+            print(f"| {kind} | {split} | {len(part)} | " + " | ".join(map(str, cells)) + f" | {si} | {cm} |")
+    print("\n| category | real | written |")
+    print("|---|---|---|")
+    for category in ("serious", "mixed-recovery", "toward-others", "by-others", "third-person", "between-others",
+                     "casual", "recovery-past", "distress", "other"):
+        print(f"| {category} | {sum(r['category'] == category for r in real_rows)} | {sum(r['category'] == category for r in written_rows)} |")
+    if real_rows:
+        print("\n| corpus file (real texts) | train | dev | test |")
+        print("|---|---|---|---|")
+        for name, count in sorted(Counter(r["corpus_file"] for r in real_rows).items()):
+            by = Counter(r["split"] for r in real_rows if r["corpus_file"] == name)
+            print(f"| {name} | {by['train']} | {by['dev']} | {by['test']} |")
+    print("\nWritten posts by register: " + ", ".join(f"{k} {v}" for k, v in Counter(r["register"] for r in written_rows).most_common()))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--annotations", default="Annotations")
@@ -107,6 +135,8 @@ def main():
     written_rows = read_jsonl(os.path.join(args.joined, "annotated_written.jsonl"))
     for r in real_rows + written_rows:
         texts[r["id"]] = r["text"]
+
+    composition(real_rows, written_rows)
 
     first = {r["id"]: r for r in read_jsonl(os.path.join(args.annotations, "agreement", "first-pass.jsonl"))}
     second = {r["id"]: r for r in read_jsonl(os.path.join(args.annotations, "agreement", "second-pass.jsonl"))}
