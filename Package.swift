@@ -55,7 +55,7 @@ let package = Package(
 
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
-    .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder"]),
+    .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
   ]
 )

@@ -14,6 +14,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 
+# The span tagger's classes, in the order of its output rows (Discern's `TokenTagger` reads them from config.json).
+TOKEN_TAGS = ["O", "B-casual_mention", "I-casual_mention", "B-serious_intent", "I-serious_intent"]
+
+
 class Layer(nn.Module):
     def __init__(self, hidden, heads, intermediate, eps, dropout):
         super().__init__()
@@ -67,6 +71,8 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(
             Layer(h, config["num_attention_heads"], config["intermediate_size"], self.eps, dropout) for _ in range(layers))
         self.heads = nn.Linear(h, len(self.labels))
+        # The span tagger: BIO over word pieces (TOKEN_TAGS), one linear layer over the last layer's tokens.
+        self.tokens = nn.Linear(h, len(TOKEN_TAGS))
         self.dropout = dropout
 
     def pooled(self, ids, mask):
@@ -85,6 +91,10 @@ class Encoder(nn.Module):
     def forward(self, ids, mask):
         pooled = self.pooled(ids, mask)
         return self.heads(pooled), pooled
+
+    def token_logits(self):
+        """The span tagger's logits for the tokens of the last forward pass: [batch, tokens, tags]."""
+        return self.tokens(self.hidden[-1])
 
     def load_layers(self, state, indices):
         """Copies layers `indices` of a Hugging Face-named state dict into this encoder's layers, in order."""
@@ -149,6 +159,8 @@ def export(encoder, folder, base_fingerprint, base_name, trained, metadata):
     keep = [i for i, label in enumerate(encoder.labels) if label in trained]
     tensors["heads.weight"] = encoder.heads.weight.detach()[keep].float().contiguous()
     tensors["heads.bias"] = encoder.heads.bias.detach()[keep].float().contiguous()
+    tensors["tokens.weight"] = encoder.tokens.weight.detach().float().contiguous()
+    tensors["tokens.bias"] = encoder.tokens.bias.detach().float().contiguous()
     save_file(tensors, f"{folder}/model.safetensors", metadata={"format": "discern-tuned-1"})
     config = {
         "format": "discern-tuned-1",
@@ -158,6 +170,7 @@ def export(encoder, folder, base_fingerprint, base_name, trained, metadata):
         "num_attention_heads": encoder.config["num_attention_heads"],
         "intermediate_size": encoder.config["intermediate_size"],
         "labels": [label for label in encoder.labels if label in trained],
+        "token_tags": TOKEN_TAGS,
         **metadata,
     }
     with open(f"{folder}/config.json", "w") as f:

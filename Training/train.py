@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -38,42 +39,114 @@ def log(message):
     print(message, flush=True)
 
 
-def read_corpus(folder, weak_weight, held_out=frozenset()):
-    """Per split: texts, label matrix (NaN = null), weight matrix. Rows with no label at all (the
-    keyword tweets' "ambiguous" class, for one) go to "<split>-unlabeled": only distillation reads them.
-    Rows in `held_out` (the corpus rows behind the annotated test split) are never read."""
-    splits = {}
+def read_rows(path):
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_corpus(folder, weak_weight, held_out=frozenset(), max_rows=0, seed=17, annotated_weight=1.0, splits=None):
+    """Per split: texts, label matrix (NaN = null), weight matrix, and the annotated set's spans where a
+    row has them (None elsewhere). Rows with no label at all (the keyword tweets' "ambiguous" class, for
+    one) go to "<split>-unlabeled": only distillation reads them. Rows in `held_out` (the corpus rows
+    behind the annotated test split, and those the annotated set relabels) are never read. With
+    `max_rows`, each file keeps at most that many train and dev rows (seeded): the large weak sets are
+    subsampled so that training fits a CPU. Rows from the annotated set (they carry a `category`)
+    weigh `annotated_weight`."""
+    splits = {} if splits is None else splits
     paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
     for path in paths:
         source = os.path.basename(path).removesuffix(".gz")
-        with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
-            for line in f:
-                row = json.loads(line)
-                if row["id"] in held_out:
-                    continue
-                labels = [row["labels"].get(name) for name in LABELS]
-                split = row["split"] if any(v is not None for v in labels) else row["split"] + "-unlabeled"
-                y = [math.nan if v is None else float(v) for v in labels]
-                w = [0.0 if v is None else (weak_weight if name in row.get("weak", []) else 1.0)
-                     for name, v in zip(LABELS, labels)]
-                # Selection uses annotated rows only; weak ones are easy negatives from other sources.
-                annotated = [v is not None and name not in row.get("weak", []) for name, v in zip(LABELS, labels)]
-                part = splits.setdefault(split, {"text": [], "y": [], "w": [], "annotated": [], "source": []})
-                part["text"].append(row["text"])
-                part["y"].append(y)
-                part["w"].append(w)
-                part["annotated"].append(annotated)
-                part["source"].append(source)
+        rows = [r for r in read_rows(path) if r["id"] not in held_out]
+        if max_rows:
+            kept = []
+            for split in ("train", "dev"):
+                part = [r for r in rows if r["split"] == split]
+                if len(part) > max_rows:
+                    part = random.Random(f"{seed}:{source}:{split}").sample(part, max_rows)
+                kept += part
+            rows = kept
+        for row in rows:
+            labels = [row["labels"].get(name) for name in LABELS]
+            split = row["split"] if any(v is not None for v in labels) else row["split"] + "-unlabeled"
+            y = [math.nan if v is None else float(v) for v in labels]
+            full = annotated_weight if "category" in row else 1.0
+            w = [0.0 if v is None else (weak_weight if name in row.get("weak", []) else full)
+                 for name, v in zip(LABELS, labels)]
+            # Selection uses annotated rows only; weak ones are easy negatives from other sources.
+            annotated = [v is not None and name not in row.get("weak", []) for name, v in zip(LABELS, labels)]
+            part = splits.setdefault(split, {"text": [], "y": [], "w": [], "annotated": [], "source": [], "spans": []})
+            part["text"].append(row["text"])
+            part["y"].append(y)
+            part["w"].append(w)
+            part["annotated"].append(annotated)
+            part["source"].append(source)
+            part["spans"].append(row.get("spans") if "category" in row else None)
+    return splits
+
+
+def finish(splits):
     for part in splits.values():
         for key in ("y", "w", "annotated"):
             part[key] = np.array(part[key])
     return splits
 
 
+def annotated_rows(folder):
+    """The corpus row ids the annotated set relabels (any split): their own labels are superseded."""
+    ids = set()
+    for path in glob.glob(os.path.join(folder, "annotated_*.jsonl")):
+        ids |= {r["corpus_row"] for r in read_rows(path) if "corpus_row" in r}
+    return ids
+
+
+def gloss(texts, discern, lexicon):
+    """Each text as Discern's encoder reads it (emoji meanings appended), from Discern itself."""
+    payload = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in texts).encode("utf-8")
+    out = subprocess.run([discern, "gloss", "--lexicon", lexicon], input=payload, capture_output=True, check=True).stdout
+    glossed = [json.loads(line) for line in out.decode("utf-8").splitlines()]
+    assert len(glossed) == len(texts), (len(glossed), len(texts))
+    return glossed
+
+
+def token_tags(encoding, text_length, spans):
+    """BIO class per word piece (bert.TOKEN_TAGS) from the annotated spans (Unicode-scalar offsets,
+    which are Python's string offsets); -100 (ignored) for special tokens, tokens of the appended
+    emoji gloss, and every token of a row without span annotation."""
+    tags = np.full(len(encoding.ids), -100, dtype=np.int64)
+    if spans is None:
+        return tags
+    previous = None
+    for i, (start, end) in enumerate(encoding.offsets):
+        if end <= start or start >= text_length:
+            continue
+        tag = 0
+        for span in spans:
+            if start < span["end"] and end > span["start"]:
+                kind = span["type"]
+                begin = previous is None or previous != (kind, span["start"])
+                tag = bert.TOKEN_TAGS.index(("B-" if begin else "I-") + kind)
+                previous = (kind, span["start"])
+                break
+        else:
+            previous = None
+        tags[i] = tag
+    return tags
+
+
 def tokenize(tokenizer, texts, max_length):
     tokenizer.enable_truncation(max_length)
     tokenizer.no_padding()
     return [np.array(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
+
+
+def tokenize_part(tokenizer, part, max_length):
+    """ids and BIO tags for a split's (glossed) texts; the tags cover the message's own tokens only."""
+    tokenizer.enable_truncation(max_length)
+    tokenizer.no_padding()
+    encodings = tokenizer.encode_batch(part["input"])
+    part["ids"] = [np.array(e.ids, dtype=np.int64) for e in encodings]
+    part["tags"] = [token_tags(e, len(text), spans) for e, text, spans in zip(encodings, part["text"], part["spans"])]
+    part["lengths"] = [len(x) for x in part["ids"]]
 
 
 def batches(lengths, batch_size, rng, shuffle):
@@ -101,16 +174,49 @@ def collate(ids, index, device):
     return torch.from_numpy(batch).to(device), torch.from_numpy(mask).to(device)
 
 
+def collate_tags(tags, index, width, device):
+    batch = np.full((len(index), width), -100, dtype=np.int64)
+    for row, i in enumerate(index):
+        batch[row, :len(tags[i])] = tags[i]
+    return torch.from_numpy(batch).to(device)
+
+
+def span_loss(model, tags, index, width, device):
+    """Cross-entropy of the span tagger over the tokens that carry a BIO tag (annotated rows only)."""
+    target = collate_tags(tags, index, width, device)
+    if not (target >= 0).any():
+        return torch.zeros((), device=device)
+    logits = model.token_logits()
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+
+
 @torch.no_grad()
-def predict(model, ids, device, batch_size=128):
+def predict(model, ids, device, batch_size=128, tags=None):
+    """Label logits and pooled embeddings; with `tags`, also the tagger's token-level F1 per span type
+    on the tagged tokens (a token counts as the type when its tag is B- or I- of it)."""
     model.eval()
     logits, pooled = np.zeros((len(ids), len(model.labels)), np.float32), np.zeros((len(ids), model.config["hidden_size"]), np.float32)
+    counts = {kind: [0, 0, 0] for kind in ("casual_mention", "serious_intent")}  # true positive, predicted, gold
     for index in batches([len(x) for x in ids], batch_size, None, shuffle=False):
         x, m = collate(ids, index, device)
         out, pool = model(x, m)
         logits[index] = out.float().cpu().numpy()
         pooled[index] = pool.float().cpu().numpy()
-    return logits, pooled
+        if tags is not None:
+            gold = collate_tags(tags, index, x.shape[1], device)
+            guess = model.token_logits().argmax(-1)
+            keep = gold >= 0
+            for kind in counts:
+                ids_of = [bert.TOKEN_TAGS.index("B-" + kind), bert.TOKEN_TAGS.index("I-" + kind)]
+                g = keep & ((gold == ids_of[0]) | (gold == ids_of[1]))
+                p = keep & ((guess == ids_of[0]) | (guess == ids_of[1]))
+                counts[kind][0] += int((g & p).sum())
+                counts[kind][1] += int(p.sum())
+                counts[kind][2] += int(g.sum())
+    if tags is None:
+        return logits, pooled
+    f1 = {kind: round(2 * tp / max(1, pr + go), 4) for kind, (tp, pr, go) in counts.items()}
+    return logits, pooled, f1
 
 
 def auroc(scores, truth):
@@ -160,7 +266,8 @@ def fit(model, train, dev, args, device, rng, loss_fn, epochs, name):
     """AdamW with warm-up and linear decay; keeps the epoch with the best mean dev AUROC."""
     layer_params = [p for p in model.layers.parameters()]
     optimizer = torch.optim.AdamW(
-        [{"params": layer_params, "lr": args.lr}, {"params": model.heads.parameters(), "lr": args.head_lr}],
+        [{"params": layer_params, "lr": args.lr},
+         {"params": list(model.heads.parameters()) + list(model.tokens.parameters()), "lr": args.head_lr}],
         weight_decay=0.01)
     steps_per_epoch = len(batches(train["lengths"], args.batch_size, random.Random(0), True))
     scheduler = schedule(optimizer, steps_per_epoch * epochs, max(1, steps_per_epoch // 10))
@@ -183,10 +290,11 @@ def fit(model, train, dev, args, device, rng, loss_fn, epochs, name):
             if step % 200 == 0 or step + 1 == len(plan):
                 rate = seen / max(time.time() - started, 1e-6)
                 log(f"  {name} epoch {epoch + 1}/{epochs} step {step + 1}/{len(plan)}  loss {total_loss / (step + 1):.4f}  {rate:.0f} rows/s")
-        logits, _ = predict(model, dev["ids"], device)
+        logits, _, spans = predict(model, dev["ids"], device, tags=dev["tags"])
         report = dev_report(logits, dev)
         score = float(np.mean(list(report.values())))
-        log(f"  {name} epoch {epoch + 1}: dev AUROC {report} (mean {score:.4f})")
+        log(f"  {name} epoch {epoch + 1}: dev AUROC {report} (mean {score:.4f}); span tokens F1 {spans}")
+        report = {**report, "span_token_f1": spans}
         if score > best[0]:
             best = (score, {k: v.detach().clone() for k, v in model.state_dict().items()}, report)
     model.load_state_dict(best[1])
@@ -198,6 +306,16 @@ def main():
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--annotations", default=os.path.join("Annotations", "real.jsonl"),
                         help="stand-off file whose test split's corpus rows are left out of training and selection")
+    parser.add_argument("--annotated", default=os.path.join("Annotations", "build"),
+                        help="the joined annotated set (make annotations): its train rows are learned from, its dev rows select")
+    parser.add_argument("--annotated-weight", type=float, default=2.0, help="how much an annotated-set row counts next to a corpus row")
+    parser.add_argument("--span-loss", type=float, default=1.0, help="weight of the span tagger's loss (BIO over word pieces)")
+    parser.add_argument("--max-corpus-rows", type=int, default=1500,
+                        help="train and dev rows kept per corpus file (seeded sample; 0 keeps all): the large weak sets are subsampled")
+    parser.add_argument("--discern", default=os.path.join(".build", "release", "discern"),
+                        help="the discern binary whose `gloss` builds the encoder's input (emoji meanings appended)")
+    parser.add_argument("--lexicon", default=os.path.join("Lexicons", "cesm.yaml"))
+    parser.add_argument("--no-gloss", action="store_true", help="train on the bare texts (the emoji-gloss ablation)")
     parser.add_argument("--base", required=True, help="the base encoder folder (config.json, model.safetensors, tokenizer.json)")
     parser.add_argument("--base-name", default="all-MiniLM-L6-v2")
     parser.add_argument("--base-fingerprint", help="the base model's Discern fingerprint, when --base is a copy "
@@ -206,7 +324,7 @@ def main():
     parser.add_argument("--student-out", required=True)
     parser.add_argument("--student-layers", default="1,3,5")
     parser.add_argument("--teacher-epochs", type=int, default=2)
-    parser.add_argument("--student-epochs", type=int, default=6)
+    parser.add_argument("--student-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--head-lr", type=float, default=2e-3)
@@ -237,8 +355,13 @@ def main():
     started = time.time()
 
     held_out = held_out_rows(args.annotations)
-    log(f"leaving out {len(held_out)} corpus rows behind the annotated test split")
-    splits = read_corpus(args.corpus, args.weak_weight, held_out)
+    relabelled = annotated_rows(args.annotated) if os.path.isdir(args.annotated) else set()
+    log(f"leaving out {len(held_out)} corpus rows behind the annotated test split and {len(relabelled - held_out)} more "
+        f"the annotated set relabels")
+    splits = read_corpus(args.corpus, args.weak_weight, held_out | relabelled, args.max_corpus_rows, args.seed)
+    if relabelled:
+        splits = read_corpus(args.annotated, args.weak_weight, annotated_weight=args.annotated_weight, splits=splits)
+    splits = finish(splits)
     train, dev = splits["train"], splits["dev"]  # test is never read here
     if args.limit:
         def sample(part):
@@ -247,8 +370,10 @@ def main():
         train, dev = sample(train), sample(dev)
     tokenizer = Tokenizer.from_file(os.path.join(args.base, "tokenizer.json"))
     for part in (train, dev):
-        part["ids"] = tokenize(tokenizer, part["text"], args.max_length)
-        part["lengths"] = [len(x) for x in part["ids"]]
+        part["input"] = part["text"] if args.no_gloss else gloss(part["text"], args.discern, args.lexicon)
+        tokenize_part(tokenizer, part, args.max_length)
+    log(f"encoder input: {'bare texts' if args.no_gloss else 'texts with emoji glosses (discern gloss)'}; "
+        f"span-tagged train rows: {sum(sp is not None for sp in train['spans'])}")
     log(f"corpus: {len(train['text'])} train rows, {len(dev['text'])} dev rows; device {device}, "
         f"{torch.get_num_threads()} threads, seed {args.seed}")
 
@@ -265,6 +390,11 @@ def main():
     pos_weight = torch.tensor(np.where(positives > 0, negatives / np.maximum(positives, 1e-6), 1.0), dtype=torch.float32, device=device)
     log(f"positive weights per label: {dict(zip(LABELS, np.round(pos_weight.cpu().numpy(), 3).tolist()))}")
 
+    # What both exported configs record of how they were trained.
+    recipe = {"gloss": "none" if args.no_gloss else f"discern gloss --lexicon {args.lexicon}",
+              "annotated_weight": args.annotated_weight, "span_loss": args.span_loss,
+              "max_corpus_rows": args.max_corpus_rows, "train_rows": len(train["text"])}
+
     # Teacher: every layer of the base model.
     teacher = bert.Encoder(config, embeddings, config["num_hidden_layers"], LABELS).to(device)
     if args.teacher_in:
@@ -275,26 +405,33 @@ def main():
         rows = [LABELS.index(label) for label in trained_labels]
         teacher.heads.weight.data[rows] = weights["heads.weight"]
         teacher.heads.bias.data[rows] = weights["heads.bias"]
+        if "tokens.weight" in weights:
+            teacher.tokens.weight.data.copy_(weights["tokens.weight"])
+            teacher.tokens.bias.data.copy_(weights["tokens.bias"])
         log(f"teacher: loaded from {args.teacher_in} (dev AUROC {teacher_dev})")
     else:
         teacher.load_layers(state, range(config["num_hidden_layers"]))
         log(f"teacher: {config['num_hidden_layers']} layers, {args.teacher_epochs} epochs")
         teacher_dev = fit(
             teacher, train, dev, args, device, rng,
-            lambda logits, pooled, index, x, m: masked_bce(logits, y[index], w[index], pos_weight),
+            lambda logits, pooled, index, x, m: masked_bce(logits, y[index], w[index], pos_weight)
+            + args.span_loss * span_loss(teacher, train["tags"], index, x.shape[1], device),
             args.teacher_epochs, "teacher")
         bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
             "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
-            "dev_auroc": teacher_dev, "epochs": args.teacher_epochs})
+            "dev_auroc": teacher_dev, "epochs": args.teacher_epochs, **recipe})
         log(f"wrote {args.teacher_out}/model.safetensors and config.json")
 
     # The student's texts: the training rows, and with --distil-unlabeled the unlabeled training texts
     # too (ambiguous tweets sit at the decision boundary, where matching the teacher matters most).
-    distil = train
+    distil = {"ids": train["ids"], "lengths": train["lengths"], "tags": train["tags"]}
     unlabeled = splits.get("train-unlabeled")
     if args.distil_unlabeled and unlabeled and not args.limit:
-        unlabeled["ids"] = tokenize(tokenizer, unlabeled["text"], args.max_length)
-        distil = {"ids": train["ids"] + unlabeled["ids"], "lengths": train["lengths"] + [len(x) for x in unlabeled["ids"]]}
+        unlabeled["input"] = unlabeled["text"] if args.no_gloss else gloss(unlabeled["text"], args.discern, args.lexicon)
+        unlabeled["spans"] = [None] * len(unlabeled["text"])
+        tokenize_part(tokenizer, unlabeled, args.max_length)
+        distil = {"ids": train["ids"] + unlabeled["ids"], "lengths": train["lengths"] + unlabeled["lengths"],
+                  "tags": train["tags"] + unlabeled["tags"]}
         log(f"distilling over {len(train['ids'])} training rows and {len(unlabeled['ids'])} unlabeled training texts")
     y_distil = torch.cat([y, torch.full((len(distil["ids"]) - len(train["ids"]), y.shape[1]), math.nan, device=device)])
     w_distil = torch.cat([w, torch.zeros((len(distil["ids"]) - len(train["ids"]), w.shape[1]), device=device)])
@@ -306,6 +443,7 @@ def main():
     student = bert.Encoder(config, embeddings, len(chosen), LABELS).to(device)
     student.load_layers(teacher.layer_tensors(torch.float32), chosen)
     student.heads.load_state_dict(teacher.heads.state_dict())
+    student.tokens.load_state_dict(teacher.tokens.state_dict())
     if args.hidden_loss:
         teacher.eval()
     else:
@@ -329,7 +467,8 @@ def main():
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
         label_loss = masked_bce(logits, y_distil[index], w_distil[index], pos_weight) if args.label_loss else 0.0
         extra = args.hidden_loss * hidden_loss(x, m) if args.hidden_loss else 0.0
-        return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss + extra
+        spans = args.span_loss * span_loss(student, distil["tags"], index, x.shape[1], device)
+        return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss + extra + spans
 
     # Its own random stream, so a student distilled from a loaded teacher (--teacher-in) is the one the
     # whole pipeline would give.
@@ -338,7 +477,7 @@ def main():
         "role": "student", "layers_from_teacher": chosen, "seed": args.seed, "dev_auroc": student_dev,
         "teacher_dev_auroc": teacher_dev, "epochs": args.student_epochs, "label_loss": args.label_loss,
         "embedding_loss": args.embedding_loss, "hidden_loss": args.hidden_loss,
-        "distilled_rows": len(distil["ids"])})
+        "distilled_rows": len(distil["ids"]), **recipe})
     size = os.path.getsize(os.path.join(args.student_out, "model.safetensors"))
     log(f"wrote {args.student_out}/model.safetensors ({size / 1e6:.1f} MB) and config.json")
     log(f"done in {(time.time() - started) / 60:.1f} min")

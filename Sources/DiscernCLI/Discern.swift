@@ -12,7 +12,7 @@ struct Discern: ParsableCommand {
       you know is in crisis, contact local emergency services or a crisis line \
       (for example 988 in the US, 116 123 in the UK and Ireland; findahelpline.com lists others).
       """,
-    subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self, RulesCommand.self, EmbedCommand.self, TrainCommand.self, EvalCommand.self, AnnotationsCommand.self, ExplainCommand.self, ReplCommand.self, AuditCommand.self])
+    subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self, RulesCommand.self, EmbedCommand.self, TrainCommand.self, EvalCommand.self, AnnotationsCommand.self, GlossCommand.self, ExplainCommand.self, ReplCommand.self, AuditCommand.self])
 }
 
 /// Options every command that reads rules shares.

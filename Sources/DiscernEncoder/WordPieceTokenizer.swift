@@ -29,6 +29,8 @@ public struct WordPieceTokenizer: Sendable {
   public let sepID: Int32
   public let unknownID: Int32
   public let padID: Int32
+  /// Per id, the scalars its piece covers in a word ("##ing" → 3).
+  let pieceLengths: [Int]
   static let maxCharactersPerWord = 100
 
   public init(vocabularyPath path: String, maxLength: Int = 128) throws(TokenizerError) {
@@ -43,6 +45,11 @@ public struct WordPieceTokenizer: Sendable {
       return id
     }
     self.vocabulary = vocabulary
+    var lengths = [Int](repeating: 1, count: (vocabulary.values.max().map { Int($0) } ?? 0) + 1)
+    for (token, id) in vocabulary {
+      lengths[Int(id)] = token.hasPrefix("##") ? token.unicodeScalars.count - 2 : token.unicodeScalars.count
+    }
+    pieceLengths = lengths
     self.maxLength = max(2, maxLength)
     clsID = try id("[CLS]")
     sepID = try id("[SEP]")
@@ -63,6 +70,78 @@ public struct WordPieceTokenizer: Sendable {
     ids.append(sepID)
     return ids
   }
+
+  /// One token and the Unicode scalars of the original text it came from (nil for `[CLS]`/`[SEP]`).
+  public struct Token: Sendable, Equatable {
+    public let id: Int32
+    public let scalars: Range<Int>?
+  }
+
+  /// The same tokens as `encode`, each with the range of original scalars it covers, so that what a
+  /// model says about a token can be pointed at in the message.
+  public func tokens(_ text: String) -> [Token] {
+    let (normalized, origins) = normalizeWithOrigins(text)
+    var tokens = [Token(id: clsID, scalars: nil)]
+    let budget = maxLength - 2
+    outer: for word in words(normalized) {
+      for (id, range) in wordPieceRanges(word) {
+        if tokens.count - 1 == budget { break outer }
+        tokens.append(Token(id: id, scalars: origins[range.lowerBound]..<(origins[range.upperBound - 1] + 1)))
+      }
+    }
+    tokens.append(Token(id: sepID, scalars: nil))
+    return tokens
+  }
+
+  /// `normalize`, scalar by scalar, with the index of the original scalar behind each output scalar.
+  /// Canonical decomposition is applied per scalar: it differs from the whole string's only in the
+  /// order of combining marks, which normalization drops.
+  func normalizeWithOrigins(_ text: String) -> ([Unicode.Scalar], [Int]) {
+    var out: [Unicode.Scalar] = [], origins: [Int] = []
+    for (index, scalar) in text.unicodeScalars.enumerated() {
+      if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
+      func emit(_ s: Unicode.Scalar) {
+        out.append(s)
+        origins.append(index)
+      }
+      if Self.isWhitespace(scalar) {
+        emit(" ")
+      } else if Self.isCJK(scalar) {
+        emit(" ")
+        emit(scalar)
+        emit(" ")
+      } else if scalar.isASCII {
+        emit(scalar.properties.isUppercase ? Unicode.Scalar(scalar.value + 32)! : scalar)
+      } else {
+        for part in String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars
+        where part.properties.generalCategory != .nonspacingMark {
+          if part.isASCII {
+            emit(part.properties.isUppercase ? Unicode.Scalar(part.value + 32)! : part)
+          } else {
+            for lower in part.properties.lowercaseMapping.unicodeScalars { emit(lower) }
+          }
+        }
+      }
+    }
+    return (out, origins)
+  }
+
+  /// `wordPieces` with each piece's range in the word's scalars (the whole word for `[UNK]`).
+  func wordPieceRanges(_ word: ArraySlice<Unicode.Scalar>) -> [(Int32, Range<Int>)] {
+    let ids = wordPieces(word)
+    guard ids != [unknownID] else { return [(unknownID, word.startIndex..<word.endIndex)] }
+    var ranges: [(Int32, Range<Int>)] = []
+    var start = word.startIndex
+    for id in ids {
+      let length = pieceLength(id)
+      ranges.append((id, start..<min(word.endIndex, start + length)))
+      start += length
+    }
+    return ranges
+  }
+
+  /// How many scalars of the word a piece covers (its text without the "##" of a continuation).
+  private func pieceLength(_ id: Int32) -> Int { pieceLengths[Int(id)] }
 
   /// Steps 1–3: cleaned, CJK-spaced, accent-stripped, lowercased scalars.
   func normalize(_ text: String) -> [Unicode.Scalar] {

@@ -23,6 +23,28 @@ import Testing
     #expect(ids.first == tokenizer.clsID && ids.last == tokenizer.sepID)
   }
 
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"), arguments: cases)
+  func tokensWithOffsetsGiveTheSameIds(_ reference: TokenCase) throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 128)
+    #expect(tokenizer.tokens(reference.text).map(\.id) == reference.ids)
+  }
+
+  /// Each token points at the scalars of the message it came from, through lower-casing, accents,
+  /// punctuation, word pieces and an emoji the vocabulary lacks.
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+  func tokensPointBackIntoTheMessage() throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 128)
+    let text = "Héllo, WORLD 😂 unfollowing"
+    let scalars = Array(text.unicodeScalars)
+    let pieces = tokenizer.tokens(text).map { token -> String in
+      guard let range = token.scalars else { return "·" }
+      var view = String.UnicodeScalarView()
+      view.append(contentsOf: scalars[range])
+      return String(view)
+    }
+    #expect(pieces == ["·", "Héllo", ",", "WORLD", "😂", "un", "fo", "llo", "wing", "·"])
+  }
+
   @Test func aMissingVocabularySaysWhere() {
     #expect(throws: TokenizerError.unreadableVocabulary(path: "/nowhere/vocab.txt")) {
       try WordPieceTokenizer(vocabularyPath: "/nowhere/vocab.txt")
