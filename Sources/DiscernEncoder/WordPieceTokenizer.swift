@@ -29,8 +29,6 @@ public struct WordPieceTokenizer: Sendable {
   public let sepID: Int32
   public let unknownID: Int32
   public let padID: Int32
-  /// Per id, the scalars its piece covers in a word ("##ing" → 3).
-  let pieceLengths: [Int]
   static let maxCharactersPerWord = 100
 
   public init(vocabularyPath path: String, maxLength: Int = 128) throws(TokenizerError) {
@@ -45,11 +43,6 @@ public struct WordPieceTokenizer: Sendable {
       return id
     }
     self.vocabulary = vocabulary
-    var lengths = [Int](repeating: 1, count: (vocabulary.values.max().map { Int($0) } ?? 0) + 1)
-    for (token, id) in vocabulary {
-      lengths[Int(id)] = token.hasPrefix("##") ? token.unicodeScalars.count - 2 : token.unicodeScalars.count
-    }
-    pieceLengths = lengths
     self.maxLength = max(2, maxLength)
     clsID = try id("[CLS]")
     sepID = try id("[SEP]")
@@ -126,22 +119,6 @@ public struct WordPieceTokenizer: Sendable {
     return (out, origins)
   }
 
-  /// `wordPieces` with each piece's range in the word's scalars (the whole word for `[UNK]`).
-  func wordPieceRanges(_ word: ArraySlice<Unicode.Scalar>) -> [(Int32, Range<Int>)] {
-    let ids = wordPieces(word)
-    guard ids != [unknownID] else { return [(unknownID, word.startIndex..<word.endIndex)] }
-    var ranges: [(Int32, Range<Int>)] = []
-    var start = word.startIndex
-    for id in ids {
-      let length = pieceLength(id)
-      ranges.append((id, start..<min(word.endIndex, start + length)))
-      start += length
-    }
-    return ranges
-  }
-
-  /// How many scalars of the word a piece covers (its text without the "##" of a continuation).
-  private func pieceLength(_ id: Int32) -> Int { pieceLengths[Int(id)] }
 
   /// Steps 1–3: cleaned, CJK-spaced, accent-stripped, lowercased scalars.
   func normalize(_ text: String) -> [Unicode.Scalar] {
@@ -193,8 +170,15 @@ public struct WordPieceTokenizer: Sendable {
 
   /// Step 5: greedy longest-match WordPiece.
   func wordPieces(_ word: ArraySlice<Unicode.Scalar>) -> [Int32] {
-    guard word.count <= Self.maxCharactersPerWord else { return [unknownID] }
-    var pieces: [Int32] = []
+    wordPieceRanges(word).map(\.0)
+  }
+
+  /// The word's pieces, each with the range of the word's scalars it matched (the whole word for
+  /// `[UNK]`).
+  func wordPieceRanges(_ word: ArraySlice<Unicode.Scalar>) -> [(Int32, Range<Int>)] {
+    let whole = [(unknownID, word.startIndex..<word.endIndex)]
+    guard word.count <= Self.maxCharactersPerWord else { return whole }
+    var pieces: [(Int32, Range<Int>)] = []
     var start = word.startIndex
     while start < word.endIndex {
       var end = word.endIndex
@@ -208,8 +192,8 @@ public struct WordPieceTokenizer: Sendable {
         }
         end -= 1
       }
-      guard let id = found else { return [unknownID] }
-      pieces.append(id)
+      guard let id = found else { return whole }
+      pieces.append((id, start..<end))
       start = end
     }
     return pieces
