@@ -48,7 +48,7 @@ struct EmbedCommand: ParsableCommand {
     // Batches of 32 keep memory bounded on long files.
     for start in stride(from: 0, to: texts.count, by: 32) {
       let batch = Array(texts[start..<min(start + 32, texts.count)])
-      let ids = batch.map(encoder.tokenizer.encode)
+      let ids = batch.map(encoder.ids)
       for (index, embedding) in encoder.embed(ids: ids).enumerated() {
         var record = Record(text: batch[index], tokens: ids[index].count)
         if let labelHeads {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiscernEncoder
+import DiscernRules
 import Foundation
 
 extension Precision: ExpressibleByArgument {}
@@ -19,6 +20,9 @@ struct EncoderOptions: ParsableArguments {
 
   @Option(help: "Threads for the encoder's matrix work.")
   var threads: Int = 1
+
+  @Option(help: "The emoji lexicon whose meanings a glossed encoder reads beside each message's emoji.")
+  var lexicon: String = "Lexicons/cesm.yaml"
 
   /// The folder given, or the default looked up from the working directory and then from the
   /// checkout the binary was built in (.build/<config>/discern), so 'discern' works from anywhere in a clone.
@@ -42,10 +46,23 @@ struct EncoderOptions: ParsableArguments {
   /// and exit status 1.
   func load(model: String? = nil) throws -> BertEncoder {
     do {
-      return try BertEncoder(folder: folder, tuned: tunedFolder(model: model), precision: precision, threads: threads)
+      return try BertEncoder(
+        folder: folder, tuned: tunedFolder(model: model), precision: precision, threads: threads, gloss: try glossing())
     } catch {
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
       throw ExitCode.failure
     }
+  }
+
+  /// The emoji gloss over `--lexicon`, or nil when the lexicon is absent (an encoder that needs it
+  /// then says so).
+  func glossing() throws -> (@Sendable (String) -> String)? {
+    guard FileManager.default.fileExists(atPath: lexicon) else { return nil }
+    var diagnostics = DiagnosticList()
+    guard let loaded = LexiconLoader.load(path: lexicon, diagnostics: &diagnostics) else {
+      for diagnostic in diagnostics.items { progressLine("\(diagnostic)") }
+      throw ExitCode.failure
+    }
+    return { EmojiGloss.text($0, lexicon: loaded) }
   }
 }

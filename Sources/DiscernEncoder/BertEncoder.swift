@@ -13,6 +13,8 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   case badHeads(path: String, reason: String)
   /// Heads trained on other encoder weights: their logits would mean nothing.
   case headsForAnotherEncoder(path: String, trainedOn: String, loaded: String, folder: String)
+  /// A tuned encoder that learned from glossed messages, loaded without the gloss.
+  case glossRequired(tuned: String)
   /// Tuned layers trained over another base model's embeddings.
   case tunedForAnotherBase(tuned: String, base: String, expected: String, found: String)
   /// OpenBLAS (loaded on first use) is not installed.
@@ -27,6 +29,8 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
     case .weights(let error): error.description
     case .tokenizer(let error): error.description
     case .badHeads(let path, let reason): "'\(path)': \(reason)"
+    case .glossRequired(let tuned):
+      "'\(tuned)' learned from messages with their emoji meanings appended (its config.json names the gloss); load it with the emoji lexicon (--lexicon Lexicons/cesm.yaml)"
     case .headsForAnotherEncoder(let path, let trainedOn, let loaded, let folder):
       "'\(path)' was trained on encoder \(trainedOn), but '\(folder)' is \(loaded); "
         + "pass the encoder it was trained with (--encoder PATH) or retrain it (discern train)"
@@ -94,9 +98,17 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
   public let labels: [String]
   /// "teacher" or "student".
   public let role: String?
+  /// How its training texts were built: "none", or the gloss command (emoji meanings appended).
+  public let gloss: String?
+  /// The span tagger's classes, when it has one (`O`, `B-casual_mention`, …).
+  public let tokenTags: [String]?
+
+  /// Whether it learned from messages with their emoji glossed, and so must read them that way.
+  public var readsGlossedText: Bool { gloss.map { $0 != "none" } ?? false }
 
   enum CodingKeys: String, CodingKey {
-    case format, base, labels, role
+    case format, base, labels, role, gloss
+    case tokenTags = "token_tags"
     case layers = "num_hidden_layers", hiddenSize = "hidden_size", heads = "num_attention_heads"
     case intermediateSize = "intermediate_size"
   }
@@ -126,6 +138,11 @@ public final class BertEncoder: @unchecked Sendable {
   public let tunedFolder: String?
   /// The tuned encoder's own label heads (trained with its layers), when it has them.
   public let tunedHeads: LabelHeads?
+  /// The tuned encoder's span tagger, when it has one: BIO over word pieces.
+  public let tagger: TokenTagger?
+  /// What the encoder reads of a message: the message itself, or (for a tuned encoder that learned
+  /// that way) the message with its emoji's meanings appended. Applied in every entry point.
+  let input: @Sendable (String) -> String
 
   struct Layer {
     /// Query, key and value stacked: [3H, H].
@@ -147,8 +164,12 @@ public final class BertEncoder: @unchecked Sendable {
   /// Loads `folder` (config.json, vocab.txt, model.safetensors). With `tuned`, the transformer layers
   /// and label heads come from that folder (config.json naming the base, model.safetensors) and only
   /// the tokenizer and embeddings from `folder`, which must be the base they were trained on.
+  ///
+  /// `gloss` turns a message into the text a glossed encoder reads (Discern passes `EmojiGloss.text`
+  /// with the lexicon); a tuned encoder whose config names a gloss refuses to load without it.
   public init(
-    folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1
+    folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1,
+    gloss: (@Sendable (String) -> String)? = nil
   ) throws(EncoderError) {
     if let problem = dk_blas_load() { throw .blasUnavailable(String(cString: problem)) }
     self.folder = folder
@@ -173,7 +194,14 @@ public final class BertEncoder: @unchecked Sendable {
     if let tuned {
       tunedConfig = try Self.readTunedConfig(tuned, base: config)
       self.config = config.withLayers(tunedConfig!.config.layers)
+      if tunedConfig!.config.readsGlossedText {
+        guard let gloss else { throw .glossRequired(tuned: tuned) }
+        input = gloss
+      } else {
+        input = { $0 }
+      }
     } else {
+      input = { $0 }
       tunedConfig = nil
       self.config = config
     }
@@ -214,11 +242,19 @@ public final class BertEncoder: @unchecked Sendable {
         tunedHeads = LabelHeads(
           labels: labels, flatWeights: try layerFile.floats("heads.weight", shape: [labels.count, h]), hidden: h,
           biases: try layerFile.floats("heads.bias", shape: [labels.count]), encoder: hash.fingerprint)
+        if let tags = tunedConfig.config.tokenTags {
+          tagger = TokenTagger(
+            tags: tags, weight: try layerFile.floats("tokens.weight", shape: [tags.count, h]),
+            bias: try layerFile.floats("tokens.bias", shape: [tags.count]), hidden: h)
+        } else {
+          tagger = nil
+        }
       } else {
         layerFile = file
         layerPrefix = prefix
         fingerprint = baseFingerprint
         tunedHeads = nil
+        tagger = nil
       }
       func l(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
         try layerFile.floats(layerPrefix + name, shape: shape)
@@ -274,8 +310,22 @@ public final class BertEncoder: @unchecked Sendable {
   }
 
   /// Pooled, L2-normalised embeddings, one per text.
-  public func embed(_ texts: [String]) -> [[Float]] {
-    embed(ids: texts.map(tokenizer.encode))
+  public func embed(_ texts: [String]) -> [[Float]] { embed(ids: texts.map(ids)) }
+
+  /// The token ids the encoder reads for a message (glossed, when it learned that way).
+  public func ids(_ text: String) -> [Int32] { tokenizer.encode(input(text)) }
+
+  /// What the encoder reads of each message: its pooled embedding and, with a span tagger, the
+  /// spans it marks in the message (Unicode-scalar offsets of the message itself; the appended
+  /// gloss is read but never marked).
+  public func read(_ texts: [String]) -> [(embedding: [Float], spans: [TaggedSpan])] {
+    let tokens = texts.map { tokenizer.tokens(input($0)) }
+    let (pooled, tagProbabilities) = forward(ids: tokens.map { $0.map(\.id) }, tagging: tagger != nil)
+    return texts.indices.map { row in
+      guard let tagger else { return (pooled[row], []) }
+      let length = texts[row].unicodeScalars.count
+      return (pooled[row], tagger.spans(tokens: tokens[row], probabilities: tagProbabilities[row], messageLength: length))
+    }
   }
 
   /// Scratch memory for one batch, sized by its rows.
@@ -298,9 +348,12 @@ public final class BertEncoder: @unchecked Sendable {
   }
 
   /// Pooled, L2-normalised embeddings for token id sequences (each with its [CLS] and [SEP]).
-  public func embed(ids batch: [[Int32]]) -> [[Float]] {
+  public func embed(ids batch: [[Int32]]) -> [[Float]] { forward(ids: batch, tagging: false).pooled }
+
+  /// Pooled embeddings and, when `tagging`, the tagger's class probabilities per token.
+  func forward(ids batch: [[Int32]], tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
     let threadCount = min(threads, batch.count)
-    guard threadCount > 1 else { return embed(ids: batch, threads: threads) }
+    guard threadCount > 1 else { return forward(ids: batch, threads: threads, tagging: tagging) }
     // Contiguous parts with about equal token counts, one per thread.
     let total = batch.reduce(0) { $0 + $1.count }
     var bounds = [0]
@@ -315,24 +368,24 @@ public final class BertEncoder: @unchecked Sendable {
     let parts = bounds
     let results = PartResults(count: parts.count - 1)
     DispatchQueue.concurrentPerform(iterations: parts.count - 1) { part in
-      results.store(part, embed(ids: Array(batch[parts[part]..<parts[part + 1]]), threads: 1))
+      results.store(part, forward(ids: Array(batch[parts[part]..<parts[part + 1]]), threads: 1, tagging: tagging))
     }
     return results.joined
   }
 
-  /// Each part's embeddings, written by its own thread into its own slot.
+  /// Each part's results, written by its own thread into its own slot.
   private final class PartResults: @unchecked Sendable {
-    private var slots: [[[Float]]]
-    init(count: Int) { slots = Array(repeating: [], count: count) }
-    func store(_ part: Int, _ embeddings: [[Float]]) { slots.withUnsafeMutableBufferPointer { $0[part] = embeddings } }
-    var joined: [[Float]] { slots.flatMap { $0 } }
+    private var slots: [(pooled: [[Float]], tags: [[[Float]]])]
+    init(count: Int) { slots = Array(repeating: ([], []), count: count) }
+    func store(_ part: Int, _ result: (pooled: [[Float]], tags: [[[Float]]])) { slots.withUnsafeMutableBufferPointer { $0[part] = result } }
+    var joined: (pooled: [[Float]], tags: [[[Float]]]) { (slots.flatMap(\.pooled), slots.flatMap(\.tags)) }
   }
 
-  func embed(ids batch: [[Int32]], threads: Int) -> [[Float]] {
+  func forward(ids batch: [[Int32]], threads: Int, tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
     let h = config.hiddenSize
     let lengths = batch.map(\.count)
     let rows = lengths.reduce(0, +)
-    guard rows > 0 else { return batch.map { _ in [Float](repeating: 0, count: h) } }
+    guard rows > 0 else { return (batch.map { _ in [Float](repeating: 0, count: h) }, batch.map { _ in [] }) }
     let work = Workspace(rows: rows, longest: lengths.max() ?? 0, config: config)
     let x = work.x.baseAddress!
     let words = wordEmbeddings.values.baseAddress!
@@ -346,6 +399,15 @@ public final class BertEncoder: @unchecked Sendable {
     }
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
     for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads) }
+    // The span tagger reads each token's last-layer state.
+    var tags: [[[Float]]] = []
+    if tagging, let tagger {
+      r = 0
+      for n in lengths {
+        tags.append((r..<r + n).map { row in tagger.probabilities(UnsafeBufferPointer(start: x + row * h, count: h)) })
+        r += n
+      }
+    }
     // Mean pooling over each message's tokens, then L2 normalisation.
     var pooled: [[Float]] = []
     r = 0
@@ -362,7 +424,7 @@ public final class BertEncoder: @unchecked Sendable {
       pooled.append(v.map { $0 * scale })
       r += n
     }
-    return pooled
+    return (pooled, tags)
   }
 
   func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int) {

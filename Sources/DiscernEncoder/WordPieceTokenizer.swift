@@ -68,6 +68,10 @@ public struct WordPieceTokenizer: Sendable {
   public struct Token: Sendable, Equatable {
     public let id: Int32
     public let scalars: Range<Int>?
+    public init(id: Int32, scalars: Range<Int>?) {
+      self.id = id
+      self.scalars = scalars
+    }
   }
 
   /// The same tokens as `encode`, each with the range of original scalars it covers, so that what a

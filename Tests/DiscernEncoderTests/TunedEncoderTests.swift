@@ -77,3 +77,30 @@ struct TunedEncoderTests {
     }
   }
 }
+
+/// BIO decoding of the span tagger's token classes into spans of the message.
+@Suite struct TokenTaggerTests {
+  static let tags = ["O", "B-casual_mention", "I-casual_mention", "B-serious_intent", "I-serious_intent"]
+  let tagger = TokenTagger(tags: Self.tags, weight: [Float](repeating: 0, count: 5 * 2), bias: [0, 0, 0, 0, 0], hidden: 2)
+
+  func token(_ range: Range<Int>?) -> WordPieceTokenizer.Token { WordPieceTokenizer.Token(id: 0, scalars: range) }
+  func one(_ tag: Int, _ p: Float = 0.9) -> [Float] { (0..<5).map { $0 == tag ? p : (1 - p) / 4 } }
+
+  @Test func spansRunFromBeginThroughInsideAndStopAtTheGloss() {
+    // "i have enough (…gloss…)": [CLS] i have enough ( gloss [SEP]; the message is 13 scalars.
+    let tokens = [token(nil), token(0..<1), token(2..<6), token(7..<13), token(14..<15), token(15..<20), token(nil)]
+    let probabilities = [one(0), one(0), one(3, 0.8), one(4, 0.6), one(4), one(4), one(0)]
+    let spans = tagger.spans(tokens: tokens, probabilities: probabilities, messageLength: 13)
+    #expect(spans.map(\.type) == ["serious_intent"])
+    #expect(spans.first?.scalars == 2..<13)
+    #expect(abs((spans.first?.confidence ?? 0) - 0.7) < 1e-6)
+  }
+
+  @Test func anInsideTagOfAnotherTypeOpensANewSpan() {
+    let tokens = [token(0..<4), token(5..<7), token(8..<11)]
+    let probabilities = [one(1), one(2), one(4)]
+    let spans = tagger.spans(tokens: tokens, probabilities: probabilities, messageLength: 11)
+    #expect(spans.map(\.type) == ["casual_mention", "serious_intent"])
+    #expect(spans.map(\.scalars) == [0..<7, 8..<11])
+  }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// A span the encoder's tagger marks in a message: its type ("casual_mention", "serious_intent"),
+/// Unicode-scalar offsets in the message, and the tagger's mean probability over its tokens.
+public struct TaggedSpan: Sendable, Equatable {
+  public let type: String
+  public let scalars: Range<Int>
+  public let confidence: Double
+
+  public init(type: String, scalars: Range<Int>, confidence: Double) {
+    self.type = type
+    self.scalars = scalars
+    self.confidence = confidence
+  }
+}
+
+/// The span tagger: one linear layer over each token's last-layer state, classes in BIO form
+/// (`O`, `B-<type>`, `I-<type>`) — the paper's span extraction as token tagging.
+public struct TokenTagger: Sendable {
+  public let tags: [String]
+  let weight: [Float]
+  let bias: [Float]
+  let hidden: Int
+
+  public init(tags: [String], weight: [Float], bias: [Float], hidden: Int) {
+    self.tags = tags
+    self.weight = weight
+    self.bias = bias
+    self.hidden = hidden
+  }
+
+  /// Softmax over the classes for one token state.
+  func probabilities(_ state: UnsafeBufferPointer<Float>) -> [Float] {
+    var logits = bias
+    for t in 0..<tags.count {
+      var sum: Float = 0
+      let row = t * hidden
+      for c in 0..<hidden { sum += weight[row + c] * state[c] }
+      logits[t] += sum
+    }
+    let top = logits.max() ?? 0
+    let exps = logits.map { Foundation.exp($0 - top) }
+    let total = exps.reduce(0, +)
+    return exps.map { $0 / total }
+  }
+
+  /// BIO decoding: a span opens at `B-x` (or at an `I-x` that does not continue an open `x` span)
+  /// and runs over the following `I-x` tokens; it covers its tokens' scalars. Tokens outside the
+  /// message (special tokens, the appended gloss) close any open span and are never marked.
+  public func spans(tokens: [WordPieceTokenizer.Token], probabilities: [[Float]], messageLength: Int) -> [TaggedSpan] {
+    var spans: [TaggedSpan] = []
+    var open: (type: String, start: Int, end: Int, confidence: [Float])?
+    func close() {
+      if let o = open {
+        spans.append(TaggedSpan(type: o.type, scalars: o.start..<o.end, confidence: Double(o.confidence.reduce(0, +) / Float(o.confidence.count))))
+      }
+      open = nil
+    }
+    for (token, p) in zip(tokens, probabilities) {
+      guard let range = token.scalars, range.upperBound <= messageLength, let best = p.indices.max(by: { p[$0] < p[$1] }) else {
+        close()
+        continue
+      }
+      let tag = tags[best]
+      if tag.hasPrefix("I-"), let o = open, o.type == String(tag.dropFirst(2)) {
+        open = (o.type, o.start, range.upperBound, o.confidence + [p[best]])
+      } else if tag.hasPrefix("B-") || tag.hasPrefix("I-") {
+        close()
+        open = (String(tag.dropFirst(2)), range.lowerBound, range.upperBound, [p[best]])
+      } else {
+        close()
+      }
+    }
+    close()
+    return spans
+  }
+}
