@@ -1,3 +1,4 @@
+import DiscernEncoder
 import DiscernRules
 import Foundation
 
@@ -48,10 +49,15 @@ public struct Contribution: Sendable, Codable, Equatable {
 
 public struct Span: Sendable, Codable, Equatable {
   public let type: String
+  /// The rule that marked it; "encoder" for a span the encoder's tagger marked.
   public let rule: String
   public let start: Int
   public let end: Int
   public let text: String
+  /// "model" for a span the encoder's tagger marked; absent for a rule's.
+  public var source: String? = nil
+  /// The tagger's mean probability over the span's tokens (model spans only).
+  public var confidence: Double? = nil
 }
 
 public struct EmojiMeaning: Sendable, Codable, Equatable {
@@ -101,14 +107,24 @@ extension Engine {
     _ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused, embeddings: [[Float]]? = nil
   ) -> [Decision] {
     var encoderLogits: [[Float]]? = nil
+    var tagged: [[TaggedSpan]]? = nil
     if variant == .fused {
       guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
-      encoderLogits = (embeddings ?? encoder.embed(texts)).map(heads.logits)
+      if encoder.tagger != nil {
+        // One pass gives the embedding and the tagger's spans.
+        let readings = encoder.read(texts)
+        encoderLogits = readings.map { heads.logits($0.embedding) }
+        tagged = readings.map(\.spans)
+      } else {
+        encoderLogits = (embeddings ?? encoder.embed(texts)).map(heads.logits)
+      }
     }
     return parallelParts(texts.count, threads: threads) { range in
       let matcher = PCRE2Matcher()
       return range.map { row in
-        decide(texts[row], variant: variant, encoderLogits: encoderLogits?[row], thresholds: thresholds, matcher: matcher)
+        decide(
+          texts[row], variant: variant, encoderLogits: encoderLogits?[row], modelSpans: tagged?[row] ?? [], thresholds: thresholds,
+          matcher: matcher)
       }
     }
   }
@@ -121,8 +137,11 @@ extension Engine {
 
   /// The decision for one message whose encoder logits (one per head) are already known — nil for
   /// `.rulesOnly`. Reuse one matcher per thread.
+  /// `modelSpans` are the encoder's tagger's spans for this message, shown beside the rules' and
+  /// cited by the rationale.
   public func decide(
-    _ text: String, variant: Variant, encoderLogits: [Float]?, thresholds: [String: Double] = [:], matcher: PCRE2Matcher = PCRE2Matcher()
+    _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan] = [], thresholds: [String: Double] = [:],
+    matcher: PCRE2Matcher = PCRE2Matcher()
   ) -> Decision {
     precondition(variant == .rulesOnly || encoderLogits != nil, "a fused decision needs the encoder's logits")
     let evaluation = ruleSet.evaluate(text, matcher: matcher)
@@ -154,9 +173,17 @@ extension Engine {
           contributions: contributions,
           actions: flagged ? Actions(author: plan.policy?.author ?? [], others: plan.policy?.others ?? []) : Actions(author: [], others: [])))
     }
+    let scalars = modelSpans.isEmpty ? [] : Array(text.unicodeScalars)
+    let fromModel = modelSpans.map { tagged in
+      var view = String.UnicodeScalarView()
+      view.append(contentsOf: scalars[tagged.scalars])
+      return Span(
+        type: tagged.type, rule: "encoder", start: tagged.scalars.lowerBound, end: tagged.scalars.upperBound, text: String(view),
+        source: "model", confidence: tagged.confidence)
+    }
     let spans = evaluation.evidence.compactMap { evidence in
       evidence.type.map { Span(type: $0.rawValue, rule: evidence.rule, start: evidence.start, end: evidence.end, text: evidence.text) }
-    }
+    } + fromModel
     var seen = Set<String>()
     let emoji = evaluation.evidence.compactMap(\.lexicon).filter { seen.insert($0.emoji).inserted }.map {
       EmojiMeaning(emoji: $0.emoji, name: $0.name, meaning: $0.meaning, casualMention: $0.casualMention.rawValue, seriousIntent: $0.seriousIntent.rawValue)
@@ -165,7 +192,7 @@ extension Engine {
     for (index, id) in ruleSet.featureIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
     return Decision(
       text: text, labels: labels, spans: spans, emoji: emoji,
-      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence), hits: hits)
+      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel), hits: hits)
   }
 }
 
@@ -191,7 +218,7 @@ enum Rationale {
     "reference_to_harm": "a reference to harm",
   ]
 
-  static func write(labels: [LabelDecision], evidence: [Evidence]) -> String {
+  static func write(labels: [LabelDecision], evidence: [Evidence], modelSpans: [Span] = []) -> String {
     // The label to explain: the most probable flagged one, else self-harm (what staff ask first).
     guard let label = labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
     else { return "No trained label applies." }
@@ -202,7 +229,14 @@ enum Rationale {
     let top = label.contributions.filter { abs($0.contribution) >= 0.05 }.prefix(3)
     func phrase(_ c: Contribution) -> String {
       let amount = (c.contribution >= 0 ? "+" : "") + fixed(c.contribution, 1)
-      if c.feature == "encoder" { return "the encoder's reading of the whole message (\(amount))" }
+      if c.feature == "encoder" {
+        // Cite the words the encoder's tagger marked, where its span type speaks to this push.
+        let wanted = label.label == "self_harm" ? (c.contribution > 0 ? "serious_intent" : "casual_mention") : nil
+        if let wanted, let span = modelSpans.filter({ $0.type == wanted }).max(by: { ($0.confidence ?? 0) < ($1.confidence ?? 0) }) {
+          return "the encoder, which read '\(span.text)' as \(wanted.replacingOccurrences(of: "_", with: " ")) (\(amount))"
+        }
+        return "the encoder's reading of the whole message (\(amount))"
+      }
       let spans = evidence.filter { $0.rule == c.feature }
       // A rule without spans (a measure, or a rule that fires on an absence) is named, not quoted.
       guard let first = spans.first else { return "rule \(c.feature) (\(amount))" }

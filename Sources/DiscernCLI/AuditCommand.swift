@@ -333,7 +333,8 @@ struct Auditor {
       }
       parsed = all
     }
-    let embeddings = variant == .fused ? engine.encoder?.embed(texts) : nil
+    // One encoder pass gives each message's embedding and its tagger's spans (none without a tagger).
+    let readings = variant == .fused ? engine.encoder?.read(texts) : nil
     let (format, variant, engine) = (self.format, self.variant, self.engine)
     let parts = parallelParts(inputs.count, threads: threads) { range -> [Part] in
       let matcher = PCRE2Matcher()
@@ -343,8 +344,10 @@ struct Auditor {
         var decision: Decision? = nil
         switch item {
         case .message(let id, let text, let metadata):
-          let logits = embeddings.map { engine.heads.logits($0[decisionOf[index]]) }
-          decision = engine.decide(text, variant: variant, encoderLogits: logits, matcher: matcher)
+          let reading = readings?[decisionOf[index]]
+          decision = engine.decide(
+            text, variant: variant, encoderLogits: reading.map { engine.heads.logits($0.embedding) }, modelSpans: reading?.spans ?? [],
+            matcher: matcher)
           format.write(into: &part.block, line: inputs[index].line, id: id, decision: decision, error: nil, metadata: metadata)
         case .error(let id, let reason):
           part.errors += 1
@@ -359,7 +362,7 @@ struct Auditor {
     guard keep else { return parts.map(\.block.bytes) }
     let kept = parts.flatMap(\.kept)
     if let baseline {
-      let shared = baseline.encoder === engine.encoder ? embeddings : nil
+      let shared = baseline.encoder === engine.encoder ? readings?.map(\.embedding) : nil
       let before = baseline.decide(texts, variant: variant, embeddings: shared)
       for (index, (item, decision)) in kept.enumerated() {
         if case .message(let id, _, _) = item, let after = decision {

@@ -94,7 +94,8 @@ enum DecisionView {
       for span in decision.spans {
         let type = span.type.padding(toLength: 15, withPad: " ", startingAt: 0)
         let paint = colour ? (colours[span.type] ?? "") : ""
-        lines.append("    \(paint)\(type)\(colour ? reset : "") \(span.rule) [\(span.start), \(span.end)) '\(span.text)'")
+        let by = span.confidence.map { "model (\(fixed2($0)))" } ?? span.rule
+        lines.append("    \(paint)\(type)\(colour ? reset : "") \(by) [\(span.start), \(span.end)) '\(span.text)'")
       }
     }
     for emoji in decision.emoji {
@@ -124,3 +125,6 @@ enum DecisionView {
     return out + (current != nil ? reset : "")
   }
 }
+
+/// A probability as explain prints it: two decimals.
+private func fixed2(_ value: Double) -> String { String(format: "%.2f", value) }

@@ -114,8 +114,10 @@ struct JSONText {
     for (i, span) in decision.spans.enumerated() {
       if i > 0 { self += "," }
       self += "{"
+      if let confidence = span.confidence { key("confidence"); number(confidence); self += "," }
       key("end"); raw("\(span.end),")
       key("rule"); string(span.rule); self += ","
+      if let source = span.source { key("source"); string(source); self += "," }
       key("start"); raw("\(span.start),")
       key("text"); string(span.text); self += ","
       key("type"); string(span.type)

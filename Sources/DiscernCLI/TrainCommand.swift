@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "The annotated set's folder: the corpus rows behind its test split are left out of training, fitting and calibration.")
   var annotations: String = "Annotations"
 
+  @Option(help: "The joined annotated set (make annotations) to learn from beside the corpus: its train and dev rows join the corpus's, and the corpus rows it relabels are left out. 'none' to train on the corpus alone.")
+  var annotated: String = "Annotations/build"
+
   @Option(help: "Labels to train, comma-separated (default: all four).")
   var labels: String?
 
@@ -62,10 +65,16 @@ struct TrainCommand: ParsableCommand {
     let ruleSet = try rulesOptions.ruleSet()
     let policy = try loadPolicy(policy)
     let encoder = try encoderOptions.load(model: out)
-    let files = try Corpus.files(in: corpus)
-    progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
-    let heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
+    var files = try Corpus.files(in: corpus)
+    var heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
     if !heldOut.isEmpty { progressLine("leaving out \(heldOut.count) corpus rows behind the annotated test split (\(annotations))") }
+    if annotated != "none", FileManager.default.fileExists(atPath: annotated) {
+      files += try Corpus.files(in: annotated)
+      let relabelled = try AnnotatedSet.annotatedRows(annotations: annotations)
+      progressLine("learning from the annotated set in \(annotated) too; leaving out the \(relabelled.subtracting(heldOut).count) other corpus rows it relabels")
+      heldOut.formUnion(relabelled)
+    }
+    progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
     let view = try CorpusView.load(
       files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), heldOut: heldOut, progress: progressLine)
     var trainer = Trainer()

@@ -112,6 +112,17 @@ public enum AnnotatedSet {
     return Set(records.filter { $0.split == "test" }.map(\.row))
   }
 
+  /// Every corpus row id the annotated set draws a text from, whatever its split: where Discern learns
+  /// from the annotated set, these rows' own (source) labels are superseded and left out.
+  public static func annotatedRows(annotations folder: String) throws(BuildError) -> Set<String> {
+    let path = folder + "/" + realFile
+    guard FileManager.default.fileExists(atPath: path) else { return [] }
+    var problems: [String] = []
+    let records: [RealRecord] = decodeLines(path, problems: &problems)
+    guard problems.isEmpty else { throw .problems(problems) }
+    return Set(records.map(\.row))
+  }
+
   /// Joins the stand-off records with the corpus and writes the two joined files into `out`. Every
   /// record is checked (labels, category, span bounds and types, the chunk's fingerprint); on any
   /// problem nothing is written and every problem is listed with its file and line.
