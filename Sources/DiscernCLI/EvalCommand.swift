@@ -53,8 +53,15 @@ struct EvalCommand: ParsableCommand {
       try EvaluationPlot.svg(evaluation, split: split).write(toFile: plot, atomically: true, encoding: .utf8)
       progressLine("wrote \(plot)")
     }
+    let spanScores = spanMetrics(view: view, engine: engine, encoder: encoder)
     if json {
-      let data = try JSONSerialization.data(withJSONObject: evaluation.jsonObject, options: [.sortedKeys, .prettyPrinted])
+      var object: [String: Any] = evaluation.jsonObject
+      if !spanScores.isEmpty {
+        object["spans"] = Dictionary(grouping: spanScores, by: \.file).mapValues { rows in
+          Dictionary(uniqueKeysWithValues: rows.map { ($0.type, ["texts": Double($0.texts), "model": $0.model, "rules": $0.rules] as [String: Any]) })
+        }
+      }
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
       print(String(decoding: data, as: UTF8.self))
       return
     }
@@ -73,6 +80,16 @@ struct EvalCommand: ParsableCommand {
       print("* not a label of this model (\(missing.joined(separator: ", "))): never flagged, measured as probability 0")
     }
     printCategoryErrors(evaluation.categoryErrors(view: view))
+    if !spanScores.isEmpty {
+      print("\nspans (\(split) split): CMSE and SISE, the token-bag F1 of the predicted spans against the best-matching gold span,")
+      print("averaged over the texts with gold spans of the type; the encoder's tagger (model) and the rules' spans")
+      print("file                           type               texts   model   rules")
+      for score in spanScores {
+        print(
+          score.file.replacingOccurrences(of: ".jsonl", with: "").padding(toLength: 31, withPad: " ", startingAt: 0)
+            + score.type.padding(toLength: 17, withPad: " ", startingAt: 0) + String(format: "%7d  %6.3f  %6.3f", score.texts, score.model, score.rules))
+      }
+    }
     // An ECE only says "miscalibrated" when it is beyond what a calibrated model scores on as many rows.
     print("\ncalibration of the fused model against chance: the ECE a model with exactly right probabilities")
     print("would score on the same rows (median, 95th percentile of 1,000 draws), and how often it reaches the observed one")
@@ -98,6 +115,38 @@ struct EvalCommand: ParsableCommand {
 }
 
 extension EvalCommand {
+  struct SpanScore {
+    let file: String
+    let type: String
+    let texts: Int
+    let model: Double
+    let rules: Double
+  }
+
+  /// CMSE and SISE per annotated file of the split, for the encoder's tagger (0 without one) and the rules.
+  func spanMetrics(view: CorpusView, engine: Engine, encoder: BertEncoder) -> [SpanScore] {
+    let rows = view.rows.filter { $0.split == split && $0.category != nil }
+    var scores: [SpanScore] = []
+    for file in Array(Set(rows.map(\.file))).sorted() {
+      let part = rows.filter { $0.file == file }
+      let tagged = encoder.tagger == nil ? part.map { _ in [TaggedSpan]() } : encoder.read(part.map(\.text)).map(\.spans)
+      let matcher = PCRE2Matcher()
+      let ruled = part.map { engine.ruleSet.evaluate($0.text, matcher: matcher).evidence }
+      for type in AnnotatedSet.SpanType.allCases {
+        func items(_ predicted: (Int) -> [Range<Int>]) -> [SpanMetrics.Item] {
+          part.indices.map { i in
+            SpanMetrics.Item(
+              text: part[i].text, gold: part[i].spans.filter { $0.type == type }.map { $0.start..<$0.end }, predicted: predicted(i))
+          }
+        }
+        let model = SpanMetrics.score(items { i in tagged[i].filter { $0.type == type.rawValue }.map(\.scalars) })
+        let rules = SpanMetrics.score(items { i in ruled[i].filter { $0.type?.rawValue == type.rawValue }.map { $0.start..<$0.end } })
+        scores.append(SpanScore(file: file, type: type.rawValue, texts: model.texts, model: model.score, rules: rules.score))
+      }
+    }
+    return scores
+  }
+
   /// Where the fused model errs on the annotated set: per label and category, real and written apart.
   func printCategoryErrors(_ table: [String: [AnnotatedSet.Category: (real: Evaluation.CategoryErrors, written: Evaluation.CategoryErrors)]]) {
     guard !table.isEmpty else { return }
