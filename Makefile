@@ -79,9 +79,9 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
 # in .models/cache, so a rerun after a rule edit only re-evaluates the rules.
-train: deps model
+train: deps model annotations
 	$(SWIFT) build -c release --product discern
-	.build/release/discern train --corpus $(CORPUS) --out Models/default --threads 2
+	.build/release/discern train --corpus $(CORPUS) --annotated $(ANNOTATED) --out Models/default --threads 2
 
 $(TRAIN_VENV)/.installed: Training/requirements.txt
 	@python3 -m venv --help >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
@@ -98,13 +98,13 @@ $(TRAIN_VENV)/.installed: Training/requirements.txt
 MODEL_OUT   ?= Models/default
 TEACHER_DIR ?= .models/teacher
 COMPARE_DIR ?= .models/compare
-train-encoder: deps model $(TRAIN_VENV)/.installed
-	$(TRAIN_VENV)/bin/python Training/train.py --corpus $(CORPUS) --base $(ENCODER_DIR) \
-	  --teacher-out $(TEACHER_DIR) --student-out $(MODEL_OUT)/encoder $(TRAIN_ARGS)
+train-encoder: deps model annotations $(TRAIN_VENV)/.installed
 	$(SWIFT) build -c release --product discern
-	.build/release/discern train --corpus $(CORPUS) --out $(MODEL_OUT) --threads 2
-	.build/release/discern train --corpus $(CORPUS) --tuned $(TEACHER_DIR) --out $(COMPARE_DIR)/teacher --threads 2
-	.build/release/discern train --corpus $(CORPUS) --out $(COMPARE_DIR)/frozen --threads 2
+	$(TRAIN_VENV)/bin/python Training/train.py --corpus $(CORPUS) --annotated $(ANNOTATED) --base $(ENCODER_DIR) \
+	  --discern .build/release/discern --teacher-out $(TEACHER_DIR) --student-out $(MODEL_OUT)/encoder $(TRAIN_ARGS)
+	.build/release/discern train --corpus $(CORPUS) --annotated $(ANNOTATED) --out $(MODEL_OUT) --threads 2
+	.build/release/discern train --corpus $(CORPUS) --annotated $(ANNOTATED) --tuned $(TEACHER_DIR) --out $(COMPARE_DIR)/teacher --threads 2
+	.build/release/discern train --corpus $(CORPUS) --annotated $(ANNOTATED) --out $(COMPARE_DIR)/frozen --threads 2
 	python3 Training/compare.py --discern .build/release/discern --corpus $(CORPUS) \
 	  --models frozen=$(COMPARE_DIR)/frozen,teacher=$(COMPARE_DIR)/teacher,student=$(MODEL_OUT)
 	@echo "wrote $(TEACHER_DIR) (teacher layers), $(MODEL_OUT)/encoder (student), $(MODEL_OUT) (fused model on the student), $(COMPARE_DIR)/teacher and $(COMPARE_DIR)/frozen"

@@ -107,14 +107,30 @@ let emojiTest: [(emoji: String, name: String)] = {
     let rules = try RuleCompiler.compile(directory: repositoryRoot + "/Rules").ruleSet.unwrap()
     let evaluation = rules.evaluate("everything hurts 🥀💔😞 lol 😂")
     let value = { (id: String) in evaluation.features[rules.index(of: id)!] }
-    #expect(value("emoji.serious-intent-sum") == 3 + 3 + 3 + 2)
+    // Sums, counts and runs enter saturated (EmojiRule.saturate); maxima and flags as they are.
+    #expect(value("emoji.serious-intent-sum") == EmojiRule.saturate(3 + 3 + 3 + 2))
     #expect(value("emoji.serious-intent-max") == 3)
-    #expect(value("emoji.count") == 4)
-    #expect(value("emoji.longest-run") == 3)
+    #expect(value("emoji.count") == EmojiRule.saturate(4))
+    #expect(value("emoji.longest-run") == EmojiRule.saturate(3))
     #expect(value("emoji.laughter-close") == 1)
     let wilted = try #require(evaluation.evidence(for: "emoji.count").first)
     #expect(wilted.text == "🥀")
     #expect(wilted.lexicon?.selfHarmMeaning == "feeling lifeless, withering away")
     try expectSpans(rules, "emoji.longest-run", "everything hurts ⟦🥀💔😞⟧ lol 😂")
+  }
+
+  /// Appending emoji cannot grow any emoji feature without bound: past 14 copies nothing moves (100
+  /// copies give what 14 give, within 0.01), and no measure passes the ceiling.
+  @Test func paddingWithEmojiSaturatesEveryMeasure() throws {
+    let rules = try RuleCompiler.compile(directory: repositoryRoot + "/Rules").ruleSet.unwrap()
+    let message = "I am going to end it tonight, I have the pills ready and wrote my goodbye note "
+    for emoji in ["😂", "🌈", "🙏", "🥀"] {
+      let few = rules.evaluate(message + String(repeating: emoji, count: 14))
+      let many = rules.evaluate(message + String(repeating: emoji, count: 100))
+      for (index, id) in rules.featureIDs.enumerated() where id.hasPrefix("emoji.") {
+        #expect(many.features[index] <= EmojiRule.ceiling, "\(id) \(emoji)")
+        #expect(many.features[index] - few.features[index] < 0.01, "\(id) \(emoji): \(few.features[index]) → \(many.features[index])")
+      }
+    }
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// `kind: emoji` — measures the message's emoji against a lexicon (the CESM matrix). Each rule
 /// measures one thing, so each measure is one feature the fusion can weigh:
 ///
@@ -27,6 +28,9 @@ public struct EmojiRule: RuleKind {
     case count
     case longestRun = "longest_run"
     case laughterClose = "laughter_close"
+
+    /// Measures that grow with the number of emoji (the rest are bounded by a level or are 0/1).
+    var isUnbounded: Bool { [.seriousIntentSum, .casualMentionSum, .count, .longestRun].contains(self) }
   }
 
   public let lexicon: Lexicon
@@ -77,8 +81,15 @@ public struct EmojiRule: RuleKind {
       }
     }
     guard value > 0, value >= atLeast else { return .miss }
-    return RuleOutcome(value: value, spans: spans)
+    return RuleOutcome(value: measure.isUnbounded ? Self.saturate(value) : value, spans: spans)
   }
+
+  /// Sums, counts and runs grow with every emoji a message adds, so they enter the fusion through a
+  /// saturating map: about the raw value for one or two emoji (1 → 0.96, 2 → 1.75), never above
+  /// `ceiling` however many are appended (14 → 2.99). Padding a message with emoji cannot push a
+  /// linear model far.
+  public static let ceiling = 3.0
+  public static func saturate(_ value: Double) -> Double { ceiling * tanh(value / ceiling) }
 
   func level(_ entry: LexiconEntry) -> LexiconLevel {
     switch measure {
