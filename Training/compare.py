@@ -22,24 +22,31 @@ def main():
     parser.add_argument("--discern", default=".build/release/discern")
     parser.add_argument("--corpus", default="../shared/data/corpus")
     parser.add_argument("--models", required=True, help="name=folder,name=folder,…")
+    parser.add_argument("--annotated", default=os.path.join("Annotations", "build"),
+                        help="the joined annotated set (make annotations), measured too when present")
     parser.add_argument("--threads", default="2")
     args = parser.parse_args()
     models = [entry.split("=", 1) for entry in args.models.split(",")]
+    folders = [args.corpus] + ([args.annotated] if os.path.isdir(args.annotated) else [])
     results = {}
     for name, folder in models:
         print(f"measuring {name} ({folder}) …", file=sys.stderr, flush=True)
-        out = subprocess.run(
-            [args.discern, "eval", "--corpus", args.corpus, "--split", "test", "--model", folder, "--json",
-             "--model-thresholds", "--threads", args.threads],
-            check=True, capture_output=True, text=True).stdout
-        results[name] = json.loads(out)
+        results[name] = {}
+        for corpus in folders:
+            out = subprocess.run(
+                [args.discern, "eval", "--corpus", corpus, "--split", "test", "--model", folder, "--json",
+                 "--model-thresholds", "--threads", args.threads],
+                check=True, capture_output=True, text=True).stdout
+            measured = json.loads(out)
+            measured.pop("spans", None)
+            results[name].update(measured)
     names = [name for name, _ in models]
     print("test splits; F1 at each model's suggested threshold / AUROC; fused = rules + encoder, encoder = its head alone")
     header = f"{'file':<26}{'label':<18}{'variant':<9}" + "".join(f"{name:>16}" for name in names)
     print(header)
-    first = results[names[0]]
-    for file in sorted(first):
-        for label in sorted(first[file]):
+    files = sorted({file for name in names for file in results[name]})
+    for file in files:
+        for label in sorted({label for name in names for label in results[name].get(file, {})}):
             for variant in ("fused", "encoder"):
                 cells = []
                 for name in names:

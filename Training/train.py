@@ -44,20 +44,20 @@ def read_rows(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def read_corpus(folder, weak_weight, held_out=frozenset(), max_rows=0, seed=17, annotated_weight=1.0, splits=None):
+def read_corpus(folder, weak_weight, held_out=frozenset(), max_rows=0, seed=17, annotated_weight=1.0, splits=None, whole=()):
     """Per split: texts, label matrix (NaN = null), weight matrix, and the annotated set's spans where a
     row has them (None elsewhere). Rows with no label at all (the keyword tweets' "ambiguous" class, for
     one) go to "<split>-unlabeled": only distillation reads them. Rows in `held_out` (the corpus rows
     behind the annotated test split, and those the annotated set relabels) are never read. With
-    `max_rows`, each file keeps at most that many train and dev rows (seeded): the large weak sets are
-    subsampled so that training fits a CPU. Rows from the annotated set (they carry a `category`)
+    `max_rows`, each file but those in `whole` keeps at most that many train and dev rows (seeded): the
+    large weak sets are subsampled so that training fits a CPU. Rows from the annotated set (they carry a `category`)
     weigh `annotated_weight`."""
     splits = {} if splits is None else splits
     paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
     for path in paths:
         source = os.path.basename(path).removesuffix(".gz")
         rows = [r for r in read_rows(path) if r["id"] not in held_out]
-        if max_rows:
+        if max_rows and source not in whole:
             kept = []
             for split in ("train", "dev"):
                 part = [r for r in rows if r["split"] == split]
@@ -312,6 +312,8 @@ def main():
     parser.add_argument("--span-loss", type=float, default=1.0, help="weight of the span tagger's loss (BIO over word pieces)")
     parser.add_argument("--max-corpus-rows", type=int, default=1500,
                         help="train and dev rows kept per corpus file (seeded sample; 0 keeps all): the large weak sets are subsampled")
+    parser.add_argument("--whole", default="suicidal_keyword_tweets.jsonl",
+                        help="corpus files kept whole, comma-separated (the headline self-harm set is not subsampled)")
     parser.add_argument("--discern", default=os.path.join(".build", "release", "discern"),
                         help="the discern binary whose `gloss` builds the encoder's input (emoji meanings appended)")
     parser.add_argument("--lexicon", default=os.path.join("Lexicons", "cesm.yaml"))
@@ -336,6 +338,7 @@ def main():
     parser.add_argument("--distil-unlabeled", action="store_true",
                         help="also distil over training texts with no label (the teacher's logits are their only target)")
     parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training one")
+    parser.add_argument("--teacher-only", action="store_true", help="stop after the teacher (ablations compare teachers' dev figures)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
     parser.add_argument("--seed", type=int, default=17)
@@ -358,7 +361,8 @@ def main():
     relabelled = annotated_rows(args.annotated) if os.path.isdir(args.annotated) else set()
     log(f"leaving out {len(held_out)} corpus rows behind the annotated test split and {len(relabelled - held_out)} more "
         f"the annotated set relabels")
-    splits = read_corpus(args.corpus, args.weak_weight, held_out | relabelled, args.max_corpus_rows, args.seed)
+    splits = read_corpus(args.corpus, args.weak_weight, held_out | relabelled, args.max_corpus_rows, args.seed,
+                         whole=set(filter(None, args.whole.split(","))))
     if relabelled:
         splits = read_corpus(args.annotated, args.weak_weight, annotated_weight=args.annotated_weight, splits=splits)
     splits = finish(splits)
@@ -393,7 +397,7 @@ def main():
     # What both exported configs record of how they were trained.
     recipe = {"gloss": "none" if args.no_gloss else f"discern gloss --lexicon {args.lexicon}",
               "annotated_weight": args.annotated_weight, "span_loss": args.span_loss,
-              "max_corpus_rows": args.max_corpus_rows, "train_rows": len(train["text"])}
+              "max_corpus_rows": args.max_corpus_rows, "whole": args.whole, "train_rows": len(train["text"])}
 
     # Teacher: every layer of the base model.
     teacher = bert.Encoder(config, embeddings, config["num_hidden_layers"], LABELS).to(device)
@@ -421,6 +425,10 @@ def main():
             "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
             "dev_auroc": teacher_dev, "epochs": args.teacher_epochs, **recipe})
         log(f"wrote {args.teacher_out}/model.safetensors and config.json")
+
+    if args.teacher_only:
+        log(f"teacher only: done in {(time.time() - started) / 60:.1f} min")
+        return
 
     # The student's texts: the training rows, and with --distil-unlabeled the unlabeled training texts
     # too (ambiguous tweets sit at the decision boundary, where matching the teacher matters most).

@@ -35,7 +35,7 @@ public struct CorpusView: Sendable {
       corpusHash.mix(name.utf8)
       corpusHash.mix(bytes)
       let kept = Corpus.learnable(fileRows, heldOut: heldOut)
-      progress("  \(name): \(kept.count) rows" + (kept.count < fileRows.count ? " (\(fileRows.count - kept.count) held out behind the annotated test split)" : ""))
+      progress("  \(name): \(kept.count) rows" + (kept.count < fileRows.count ? " (\(fileRows.count - kept.count) left out: the annotated set holds or holds out their texts)" : ""))
       for row in kept {
         let all = ruleSet.evaluate(row.text, matcher: matcher).features
         features.append(stable.map { all[$0.offset] })

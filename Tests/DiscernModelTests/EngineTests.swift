@@ -1,6 +1,7 @@
 import Discern
 import DiscernEncoder
 import DiscernModel
+import DiscernRules
 import Foundation
 import Testing
 
@@ -12,8 +13,15 @@ let hasEncoder = FileManager.default.fileExists(atPath: encoderFolder + "/model.
 /// The shipped model on the shipped rules and policy, as `discern` loads them.
 @Suite(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
 struct EngineTests {
-  /// The shipped model was fitted on the distilled student, which it carries in its encoder/ folder.
-  static let encoder = try? BertEncoder(folder: encoderFolder, tuned: repositoryRoot + "/Models/default/encoder", precision: .int8)
+  /// The shipped model was fitted on the distilled student, which it carries in its encoder/ folder;
+  /// a student that learned from glossed messages reads them through the lexicon, as `discern` loads it.
+  static let encoder: BertEncoder? = {
+    var diagnostics = DiagnosticList()
+    guard let lexicon = LexiconLoader.load(path: repositoryRoot + "/Lexicons/cesm.yaml", diagnostics: &diagnostics) else { return nil }
+    return try? BertEncoder(
+      folder: encoderFolder, tuned: repositoryRoot + "/Models/default/encoder", precision: .int8,
+      gloss: { EmojiGloss.text($0, lexicon: lexicon) })
+  }()
 
   func engine(model: String = repositoryRoot + "/Models/default") throws -> Engine {
     try Engine(
@@ -79,5 +87,61 @@ struct EngineTests {
       "\(error)" == "model '\(folder)' was trained on encoder fnv1a64:0, but '\(encoderFolder)' is \(Self.encoder!.fingerprint); "
         + "pass the encoder it was trained with (--encoder PATH) or retrain it (discern train)"
     }
+  }
+
+  /// The direction-of-harm post's own table (who is harmed decides the label; the same insult in each)
+  /// and every Playground message's `#> flags:` line. The shipped model does not yet decide them all
+  /// (issue 16): the test holds it to the count it reaches, so a model that decides fewer fails, and
+  /// prints every miss. Raise the floors as models improve; the goal is all of them.
+  static let directionOfHarmTable: [(message: String, labels: [String])] = [
+    ("I'm trash", ["self_harm"]),
+    ("He's trash", ["harming_others"]),
+    ("She told me I'm trash", ["harmed_by_others"]),
+    ("He told her she's trash", ["reference_to_harm"]),
+    ("He told her she's trash and I agree", ["harming_others", "reference_to_harm"]),
+    ("The shirt is trash", []),
+    ("This keyboard is useless", []),
+  ]
+  static let tableFloor = 2
+  static let playgroundFloor = 10
+
+  /// Every Playground message with the labels its `#> flags:` line expects (the label guide's reading).
+  static let playgroundFlags: [(message: String, labels: [String])] = {
+    guard let text = try? String(contentsOfFile: repositoryRoot + "/Playground/messages.txt", encoding: .utf8) else { return [] }
+    var cases: [(String, [String])] = []
+    var message: String?
+    for line in text.split(separator: "\n").map(String.init) {
+      if line.hasPrefix("#> flags:"), let current = message {
+        let labels = line.dropFirst("#> flags:".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        cases.append((current, labels == ["nothing"] ? [] : labels))
+      } else if !line.isEmpty, line != "#", !line.hasPrefix("# "), !line.hasPrefix("#>") {
+        message = line
+      }
+    }
+    return cases
+  }()
+
+  /// How many of `cases` the shipped model flags exactly as expected, and a line per miss.
+  func decided(_ cases: [(message: String, labels: [String])]) throws -> (right: Int, misses: [String]) {
+    let decisions = try engine().decide(cases.map(\.message))
+    var misses: [String] = []
+    for (decision, expected) in zip(decisions, cases) {
+      let flagged = decision.labels.filter(\.flagged).map(\.label).sorted()
+      if flagged != expected.labels.sorted() {
+        misses.append("\(expected.message): expected \(expected.labels), got \(decision.labels.map { "\($0.label) \(String(format: "%.2f", $0.probability))" })")
+      }
+    }
+    return (cases.count - misses.count, misses)
+  }
+
+  @Test func theDirectionOfHarmTableIsDecidedAtLeastAsWellAsBefore() throws {
+    let (right, misses) = try decided(Self.directionOfHarmTable)
+    #expect(right >= Self.tableFloor, "\(right) of \(Self.directionOfHarmTable.count) right; misses:\n\(misses.joined(separator: "\n"))")
+  }
+
+  @Test func playgroundMessagesAreDecidedAtLeastAsWellAsBefore() throws {
+    #expect(Self.playgroundFlags.count >= 20)
+    let (right, misses) = try decided(Self.playgroundFlags)
+    #expect(right >= Self.playgroundFloor, "\(right) of \(Self.playgroundFlags.count) right; misses:\n\(misses.joined(separator: "\n"))")
   }
 }
