@@ -104,23 +104,23 @@ public enum AnnotatedSet {
   /// left out of the corpus, so no text of the annotated test split reaches a fit, a calibration or
   /// a selection under any label. Empty when the folder has no stand-off file.
   public static func heldOutRows(annotations folder: String) throws(BuildError) -> Set<String> {
-    let path = folder + "/" + realFile
-    guard FileManager.default.fileExists(atPath: path) else { return [] }
-    var problems: [String] = []
-    let records: [RealRecord] = decodeLines(path, problems: &problems)
-    guard problems.isEmpty else { throw .problems(problems) }
-    return Set(records.filter { $0.split == "test" }.map(\.row))
+    Set(try realRecords(folder).filter { $0.split == "test" }.map(\.row))
   }
 
   /// Every corpus row id the annotated set draws a text from, whatever its split: where Discern learns
   /// from the annotated set, these rows' own (source) labels are superseded and left out.
   public static func annotatedRows(annotations folder: String) throws(BuildError) -> Set<String> {
+    Set(try realRecords(folder).map(\.row))
+  }
+
+  /// The stand-off records of `folder`; none when it has no stand-off file.
+  static func realRecords(_ folder: String) throws(BuildError) -> [RealRecord] {
     let path = folder + "/" + realFile
     guard FileManager.default.fileExists(atPath: path) else { return [] }
     var problems: [String] = []
     let records: [RealRecord] = decodeLines(path, problems: &problems)
     guard problems.isEmpty else { throw .problems(problems) }
-    return Set(records.map(\.row))
+    return records
   }
 
   /// Joins the stand-off records with the corpus and writes the two joined files into `out`. Every
