@@ -15,6 +15,7 @@ from tokenizers import Tokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402
+from train import gloss  # noqa: E402
 
 
 def main():
@@ -23,6 +24,9 @@ def main():
     parser.add_argument("--tuned", required=True)
     parser.add_argument("--texts", required=True, help="a JSON list of objects with a 'text'")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--discern", default=os.path.join(".build", "debug", "discern"),
+                        help="for a student that reads glossed text: the binary whose `gloss` builds it")
+    parser.add_argument("--lexicon", default=os.path.join("Lexicons", "cesm.yaml"))
     args = parser.parse_args()
     config, state = bert.load_base(args.base)
     with open(f"{args.tuned}/config.json") as f:
@@ -39,12 +43,18 @@ def main():
     tokenizer.no_padding()  # tokenizer.json pads to 128 by default; Discern never pads
     with open(args.texts) as f:
         texts = [case["text"] for case in json.load(f)]
+    # A student that learned from glossed messages reads them glossed (Discern does the same).
+    glossed = tuned.get("gloss", "none") != "none"
+    inputs = gloss(texts, args.discern, args.lexicon) if glossed else texts
     cases = []
     with torch.no_grad():
-        for text in texts:
-            ids = torch.tensor([tokenizer.encode(text).ids])
+        for text, source in zip(texts, inputs):
+            ids = torch.tensor([tokenizer.encode(source).ids])
             logits, _ = model(ids, torch.ones_like(ids, dtype=torch.bool))
-            cases.append({"text": text, "logits": [round(float(x), 5) for x in logits[0]]})
+            case = {"text": text, "logits": [round(float(x), 5) for x in logits[0]]}
+            if source != text:
+                case["input"] = source
+            cases.append(case)
     with open(args.out, "w") as f:
         json.dump({"labels": tuned["labels"], "cases": cases}, f, indent=1, ensure_ascii=False)
         f.write("\n")
