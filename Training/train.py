@@ -133,12 +133,6 @@ def token_tags(encoding, text_length, spans):
     return tags
 
 
-def tokenize(tokenizer, texts, max_length):
-    tokenizer.enable_truncation(max_length)
-    tokenizer.no_padding()
-    return [np.array(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
-
-
 def tokenize_part(tokenizer, part, max_length):
     """ids and BIO tags for a split's (glossed) texts; the tags cover the message's own tokens only."""
     tokenizer.enable_truncation(max_length)

@@ -11,18 +11,16 @@ Reads the joined files that `discern annotations build` writes (the real texts c
 """
 import argparse
 import itertools
-import json
 import os
 import re
+import sys
 from collections import Counter
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from standoff import read_jsonl  # noqa: E402
 
 LABELS = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def kappa(a, b):

@@ -101,30 +101,22 @@ extension Engine {
   /// policy's per label (the REPL's `:threshold`). `.rulesOnly` skips the encoder and decides with
   /// the model's rules-only ablation and its own calibration: a fast triage pass, less accurate.
   /// Messages are split between the engine's threads.
-  /// `embeddings`, when given, are the encoder's for `texts` (an impact diff shares them between two
+  /// `readings`, when given, are the encoder's for `texts` (an impact diff shares them between two
   /// engines on the same encoder).
   public func decide(
-    _ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused, embeddings: [[Float]]? = nil
+    _ texts: [String], thresholds: [String: Double] = [:], variant: Variant = .fused, readings given: [EncoderReading]? = nil
   ) -> [Decision] {
-    var encoderLogits: [[Float]]? = nil
-    var tagged: [[TaggedSpan]]? = nil
+    var readings: [EncoderReading]? = nil
     if variant == .fused {
       guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
-      if encoder.tagger != nil {
-        // One pass gives the embedding and the tagger's spans.
-        let readings = encoder.read(texts)
-        encoderLogits = readings.map { heads.logits($0.embedding) }
-        tagged = readings.map(\.spans)
-      } else {
-        encoderLogits = (embeddings ?? encoder.embed(texts)).map(heads.logits)
-      }
+      readings = given ?? encoder.read(texts)
     }
     return parallelParts(texts.count, threads: threads) { range in
       let matcher = PCRE2Matcher()
       return range.map { row in
         decide(
-          texts[row], variant: variant, encoderLogits: encoderLogits?[row], modelSpans: tagged?[row] ?? [], thresholds: thresholds,
-          matcher: matcher)
+          texts[row], variant: variant, encoderLogits: readings.map { heads.logits($0[row].embedding) }, modelSpans: readings?[row].spans ?? [],
+          thresholds: thresholds, matcher: matcher)
       }
     }
   }

@@ -362,8 +362,8 @@ struct Auditor {
     guard keep else { return parts.map(\.block.bytes) }
     let kept = parts.flatMap(\.kept)
     if let baseline {
-      let shared = baseline.encoder === engine.encoder ? readings?.map(\.embedding) : nil
-      let before = baseline.decide(texts, variant: variant, embeddings: shared)
+      let shared = baseline.encoder === engine.encoder ? readings : nil
+      let before = baseline.decide(texts, variant: variant, readings: shared)
       for (index, (item, decision)) in kept.enumerated() {
         if case .message(let id, _, _) = item, let after = decision {
           impact?.add(baseline: before[decisionOf[index]], candidate: after, id: id, line: inputs[index].line)

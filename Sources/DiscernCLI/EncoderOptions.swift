@@ -54,15 +54,13 @@ struct EncoderOptions: ParsableArguments {
     }
   }
 
-  /// The emoji gloss over `--lexicon`, or nil when the lexicon is absent (an encoder that needs it
-  /// then says so).
-  func glossing() throws -> (@Sendable (String) -> String)? {
-    guard FileManager.default.fileExists(atPath: lexicon) else { return nil }
-    var diagnostics = DiagnosticList()
-    guard let loaded = LexiconLoader.load(path: lexicon, diagnostics: &diagnostics) else {
-      for diagnostic in diagnostics.items { progressLine("\(diagnostic)") }
-      throw ExitCode.failure
-    }
-    return { EmojiGloss.text($0, lexicon: loaded) }
+  /// The emoji gloss over `--lexicon` (identified by the lexicon file's bytes), or nil when the
+  /// lexicon is absent (an encoder that needs it then says so).
+  func glossing() throws -> InputGloss? {
+    guard let bytes = FileManager.default.contents(atPath: lexicon) else { return nil }
+    let loaded = try loadLexicon(lexicon)
+    var hash = FNV1a()
+    hash.mix(bytes)
+    return InputGloss(identity: "gloss-" + hash.fingerprint) { EmojiGloss.text($0, lexicon: loaded) }
   }
 }

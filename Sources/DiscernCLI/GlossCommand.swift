@@ -17,11 +17,7 @@ struct GlossCommand: ParsableCommand {
   var lexicon: String = "Lexicons/cesm.yaml"
 
   func run() throws {
-    var diagnostics = DiagnosticList()
-    guard let lexicon = LexiconLoader.load(path: lexicon, diagnostics: &diagnostics) else {
-      for diagnostic in diagnostics.items { progressLine("\(diagnostic)") }
-      throw ExitCode.failure
-    }
+    let lexicon = try loadLexicon(lexicon)
     var number = 0
     var output = Data()
     while let line = readLine(strippingNewline: true) {

@@ -14,6 +14,16 @@ func loadPolicy(_ path: String) throws -> Policy {
   return policy
 }
 
+/// Loads an emoji lexicon or prints its diagnostics and fails.
+func loadLexicon(_ path: String) throws -> Lexicon {
+  var diagnostics = DiagnosticList()
+  guard let lexicon = LexiconLoader.load(path: path, diagnostics: &diagnostics) else {
+    for diagnostic in diagnostics.items { progressLine("\(diagnostic)") }
+    throw ExitCode.failure
+  }
+  return lexicon
+}
+
 func progressLine(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
 struct TrainCommand: ParsableCommand {

@@ -143,6 +143,8 @@ public final class BertEncoder: @unchecked Sendable {
   /// What the encoder reads of a message: the message itself, or (for a tuned encoder that learned
   /// that way) the message with its emoji's meanings appended. Applied in every entry point.
   let input: @Sendable (String) -> String
+  /// Identifies `input` when it is not the message itself (the gloss's lexicon), nil otherwise.
+  public let inputIdentity: String?
 
   struct Layer {
     /// Query, key and value stacked: [3H, H].
@@ -169,7 +171,7 @@ public final class BertEncoder: @unchecked Sendable {
   /// with the lexicon); a tuned encoder whose config names a gloss refuses to load without it.
   public init(
     folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1,
-    gloss: (@Sendable (String) -> String)? = nil
+    gloss: InputGloss? = nil
   ) throws(EncoderError) {
     if let problem = dk_blas_load() { throw .blasUnavailable(String(cString: problem)) }
     self.folder = folder
@@ -196,12 +198,15 @@ public final class BertEncoder: @unchecked Sendable {
       self.config = config.withLayers(tunedConfig!.config.layers)
       if tunedConfig!.config.readsGlossedText {
         guard let gloss else { throw .glossRequired(tuned: tuned) }
-        input = gloss
+        input = gloss.apply
+        inputIdentity = gloss.identity
       } else {
         input = { $0 }
+        inputIdentity = nil
       }
     } else {
       input = { $0 }
+      inputIdentity = nil
       tunedConfig = nil
       self.config = config
     }
@@ -318,13 +323,15 @@ public final class BertEncoder: @unchecked Sendable {
   /// What the encoder reads of each message: its pooled embedding and, with a span tagger, the
   /// spans it marks in the message (Unicode-scalar offsets of the message itself; the appended
   /// gloss is read but never marked).
-  public func read(_ texts: [String]) -> [(embedding: [Float], spans: [TaggedSpan])] {
+  /// Without a tagger it is `embed` with no spans (token offsets are only worked out for a tagger).
+  public func read(_ texts: [String]) -> [EncoderReading] {
+    guard let tagger else { return embed(texts).map { EncoderReading(embedding: $0, spans: []) } }
     let tokens = texts.map { tokenizer.tokens(input($0)) }
-    let (pooled, tagProbabilities) = forward(ids: tokens.map { $0.map(\.id) }, tagging: tagger != nil)
+    let (pooled, tagProbabilities) = forward(ids: tokens.map { $0.map(\.id) }, tagging: true)
     return texts.indices.map { row in
-      guard let tagger else { return (pooled[row], []) }
-      let length = texts[row].unicodeScalars.count
-      return (pooled[row], tagger.spans(tokens: tokens[row], probabilities: tagProbabilities[row], messageLength: length))
+      EncoderReading(
+        embedding: pooled[row],
+        spans: tagger.spans(tokens: tokens[row], probabilities: tagProbabilities[row], messageLength: texts[row].unicodeScalars.count))
     }
   }
 

@@ -14,6 +14,24 @@ public struct TaggedSpan: Sendable, Equatable {
   }
 }
 
+/// What the encoder reads of one message: its pooled embedding and the spans its tagger marked (none
+/// without a tagger).
+public struct EncoderReading: Sendable {
+  public let embedding: [Float]
+  public let spans: [TaggedSpan]
+}
+
+/// A message → encoder-input transform (the emoji gloss) and what identifies it, so that anything
+/// cached per encoder (embeddings) is also keyed by what the encoder was given to read.
+public struct InputGloss: Sendable {
+  public let identity: String
+  public let apply: @Sendable (String) -> String
+  public init(identity: String, apply: @escaping @Sendable (String) -> String) {
+    self.identity = identity
+    self.apply = apply
+  }
+}
+
 /// The span tagger: one linear layer over each token's last-layer state, classes in BIO form
 /// (`O`, `B-<type>`, `I-<type>`) — the paper's span extraction as token tagging.
 public struct TokenTagger: Sendable {
@@ -49,11 +67,9 @@ public struct TokenTagger: Sendable {
   /// message (special tokens, the appended gloss) close any open span and are never marked.
   public func spans(tokens: [WordPieceTokenizer.Token], probabilities: [[Float]], messageLength: Int) -> [TaggedSpan] {
     var spans: [TaggedSpan] = []
-    var open: (type: String, start: Int, end: Int, confidence: [Float])?
+    var open: (type: String, start: Int, end: Int, sum: Float, count: Int)?
     func close() {
-      if let o = open {
-        spans.append(TaggedSpan(type: o.type, scalars: o.start..<o.end, confidence: Double(o.confidence.reduce(0, +) / Float(o.confidence.count))))
-      }
+      if let o = open { spans.append(TaggedSpan(type: o.type, scalars: o.start..<o.end, confidence: Double(o.sum / Float(o.count)))) }
       open = nil
     }
     for (token, p) in zip(tokens, probabilities) {
@@ -63,10 +79,10 @@ public struct TokenTagger: Sendable {
       }
       let tag = tags[best]
       if tag.hasPrefix("I-"), let o = open, o.type == String(tag.dropFirst(2)) {
-        open = (o.type, o.start, range.upperBound, o.confidence + [p[best]])
+        open = (o.type, o.start, range.upperBound, o.sum + p[best], o.count + 1)
       } else if tag.hasPrefix("B-") || tag.hasPrefix("I-") {
         close()
-        open = (String(tag.dropFirst(2)), range.lowerBound, range.upperBound, [p[best]])
+        open = (String(tag.dropFirst(2)), range.lowerBound, range.upperBound, p[best], 1)
       } else {
         close()
       }

@@ -90,7 +90,7 @@ public struct WordPieceTokenizer: Sendable {
     return tokens
   }
 
-  /// `normalize`, scalar by scalar, with the index of the original scalar behind each output scalar.
+  /// Steps 1–3, scalar by scalar, with the index of the original scalar behind each output scalar.
   /// Canonical decomposition is applied per scalar: it differs from the whole string's only in the
   /// order of combining marks, which normalization drops.
   func normalizeWithOrigins(_ text: String) -> ([Unicode.Scalar], [Int]) {
@@ -125,32 +125,7 @@ public struct WordPieceTokenizer: Sendable {
 
 
   /// Steps 1–3: cleaned, CJK-spaced, accent-stripped, lowercased scalars.
-  func normalize(_ text: String) -> [Unicode.Scalar] {
-    var cleaned = String.UnicodeScalarView()
-    for scalar in text.unicodeScalars {
-      if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
-      if Self.isWhitespace(scalar) {
-        cleaned.append(" ")
-      } else if Self.isCJK(scalar) {
-        cleaned.append(" ")
-        cleaned.append(scalar)
-        cleaned.append(" ")
-      } else {
-        cleaned.append(scalar)
-      }
-    }
-    let decomposed = String(cleaned).decomposedStringWithCanonicalMapping
-    var out: [Unicode.Scalar] = []
-    out.reserveCapacity(decomposed.unicodeScalars.count)
-    for scalar in decomposed.unicodeScalars where scalar.properties.generalCategory != .nonspacingMark {
-      if scalar.isASCII {
-        out.append(scalar.properties.isUppercase ? Unicode.Scalar(scalar.value + 32)! : scalar)
-      } else {
-        out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
-      }
-    }
-    return out
-  }
+  func normalize(_ text: String) -> [Unicode.Scalar] { normalizeWithOrigins(text).0 }
 
   /// Step 4: words split on whitespace, each punctuation character a word of its own.
   func words(_ scalars: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {

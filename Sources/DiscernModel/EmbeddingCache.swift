@@ -14,7 +14,9 @@ public struct EmbeddingCache: Sendable {
     file: String, fingerprint: String, texts: [String], encoder: BertEncoder, progress: (String) -> Void
   ) -> [[Float]] {
     let h = encoder.config.hiddenSize
-    let key = "\(encoder.fingerprint.replacingOccurrences(of: ":", with: "-"))-\(encoder.precision)"
+    // A glossed encoder's embeddings depend on the lexicon too.
+    let reads = encoder.inputIdentity.map { "-" + $0.replacingOccurrences(of: ":", with: "-") } ?? ""
+    let key = "\(encoder.fingerprint.replacingOccurrences(of: ":", with: "-"))-\(encoder.precision)\(reads)"
     let name = (file as NSString).lastPathComponent
     let path = "\(folder)/\(key)/\(name)-\(fingerprint.dropFirst(8)).f32"
     if let data = FileManager.default.contents(atPath: path), data.count == texts.count * h * 4 {

@@ -13,7 +13,8 @@ func loadStudent(precision: Precision = .fp32) throws -> BertEncoder {
   let glossed = Dictionary(
     (fixture("student-logits.json", as: LogitFixture.self)?.cases ?? []).map { ($0.text, $0.input ?? $0.text) },
     uniquingKeysWith: { first, _ in first })
-  return try BertEncoder(folder: encoderFolder, tuned: studentFolder, precision: precision, gloss: { glossed[$0] ?? $0 })
+  return try BertEncoder(
+    folder: encoderFolder, tuned: studentFolder, precision: precision, gloss: InputGloss(identity: "fixture") { glossed[$0] ?? $0 })
 }
 
 struct LogitCase: Decodable, Sendable {

@@ -20,7 +20,7 @@ struct EngineTests {
     guard let lexicon = LexiconLoader.load(path: repositoryRoot + "/Lexicons/cesm.yaml", diagnostics: &diagnostics) else { return nil }
     return try? BertEncoder(
       folder: encoderFolder, tuned: repositoryRoot + "/Models/default/encoder", precision: .int8,
-      gloss: { EmojiGloss.text($0, lexicon: lexicon) })
+      gloss: InputGloss(identity: "cesm") { EmojiGloss.text($0, lexicon: lexicon) })
   }()
 
   func engine(model: String = repositoryRoot + "/Models/default") throws -> Engine {
