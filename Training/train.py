@@ -56,7 +56,8 @@ def read_corpus(folder, weak_weight, held_out=frozenset(), max_rows=0, seed=17, 
     paths = sorted(glob.glob(os.path.join(folder, "*.jsonl")) + glob.glob(os.path.join(folder, "*.jsonl.gz")))
     for path in paths:
         source = os.path.basename(path).removesuffix(".gz")
-        rows = [r for r in read_rows(path) if r["id"] not in held_out]
+        # An annotated-set row (id "<corpus row>@<start>-<end>") counts as the corpus row it was cut from.
+        rows = [r for r in read_rows(path) if r["id"] not in held_out and r["id"].split("@")[0] not in held_out]
         if max_rows and source not in whole:
             kept = []
             for split in ("train", "dev"):
@@ -358,7 +359,7 @@ def main():
     splits = read_corpus(args.corpus, args.weak_weight, held_out | relabelled, args.max_corpus_rows, args.seed,
                          whole=set(filter(None, args.whole.split(","))))
     if relabelled:
-        splits = read_corpus(args.annotated, args.weak_weight, annotated_weight=args.annotated_weight, splits=splits)
+        splits = read_corpus(args.annotated, args.weak_weight, held_out, annotated_weight=args.annotated_weight, splits=splits)
     splits = finish(splits)
     train, dev = splits["train"], splits["dev"]  # test is never read here
     if args.limit:

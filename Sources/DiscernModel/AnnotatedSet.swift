@@ -103,9 +103,23 @@ public enum AnnotatedSet {
   /// The corpus row ids behind the annotated `test` split. Wherever Discern learns, these rows are
   /// left out of the corpus, so no text of the annotated test split reaches a fit, a calibration or
   /// a selection under any label. Empty when the folder has no stand-off file.
+  /// The rows that hold a test chunk's text under another id (`duplicatesFile`, written by
+  /// Annotations/tools/test_duplicates.py) are held out too.
   public static func heldOutRows(annotations folder: String) throws(BuildError) -> Set<String> {
-    Set(try realRecords(folder).filter { $0.split == "test" }.map(\.row))
+    var rows = Set(try realRecords(folder).filter { $0.split == "test" }.map(\.row))
+    let path = folder + "/" + duplicatesFile
+    if FileManager.default.fileExists(atPath: path) {
+      var problems: [String] = []
+      let duplicates: [Duplicate] = decodeLines(path, problems: &problems)
+      guard problems.isEmpty else { throw .problems(problems) }
+      rows.formUnion(duplicates.map(\.row))
+    }
+    return rows
   }
+
+  /// Corpus rows holding an annotated test chunk's text under another id.
+  public static let duplicatesFile = "heldout-duplicates.jsonl"
+  struct Duplicate: Decodable { var row: String }
 
   /// Every corpus row id the annotated set draws a text from, whatever its split: where Discern learns
   /// from the annotated set, these rows' own (source) labels are superseded and left out.

@@ -63,8 +63,9 @@ public enum Corpus {
 
   /// Rows that Discern may learn from: every row but the corpus rows behind the annotated `test`
   /// split (`AnnotatedSet.heldOutRows`), which would otherwise reach a fit through the corpus `dev` split.
+  /// An annotated-set row (id `<corpus row>@<start>-<end>`) counts as the corpus row it was cut from.
   public static func learnable(_ rows: [CorpusRow], heldOut: Set<String>) -> [CorpusRow] {
-    heldOut.isEmpty ? rows : rows.filter { !heldOut.contains($0.id) }
+    heldOut.isEmpty ? rows : rows.filter { !heldOut.contains($0.id) && !heldOut.contains(String($0.id.prefix { $0 != "@" })) }
   }
 
   /// The rows of `path` and the bytes they came from, so that callers fingerprint the file without

@@ -94,6 +94,14 @@ import Testing
     #expect(try AnnotatedSet.heldOutRows(annotations: "/nonexistent").isEmpty)
   }
 
+  /// A chunk cut from a held-out corpus row is held out too, whichever file carries it.
+  @Test func anAnnotatedChunkOfAHeldOutRowIsLeftOutOfLearning() throws {
+    let out = try temporaryFolder()
+    _ = try AnnotatedSet.build(annotations: Self.set, corpus: Self.corpus, out: out)
+    let rows = try Corpus.read(out + "/" + AnnotatedSet.joinedRealFile)
+    #expect(Corpus.learnable(rows, heldOut: ["mini-2"]).map(\.id) == ["mini-1@0-34", "mini-3@0-56"])
+  }
+
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
   static let sharedCorpus = root + "/../shared/data/corpus"
