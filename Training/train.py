@@ -176,13 +176,17 @@ def collate_tags(tags, index, width, device):
     return torch.from_numpy(batch).to(device)
 
 
-def span_loss(model, tags, index, width, device):
-    """Cross-entropy of the span tagger over the tokens that carry a BIO tag (annotated rows only)."""
+def span_loss(model, tags, index, width, device, class_weight=1.0):
+    """Cross-entropy of the span tagger over the tokens that carry a BIO tag (annotated rows only).
+    Span tokens are a small minority of the tagged tokens; `class_weight` makes each B/I token count
+    that many O tokens, so that the tagger does not learn to say O everywhere."""
     target = collate_tags(tags, index, width, device)
     if not (target >= 0).any():
         return torch.zeros((), device=device)
     logits = model.token_logits()
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+    weight = torch.full((logits.shape[-1],), float(class_weight), device=device)
+    weight[bert.TOKEN_TAGS.index("O")] = 1.0
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), weight=weight, ignore_index=-100)
 
 
 @torch.no_grad()
@@ -305,6 +309,12 @@ def main():
                         help="the joined annotated set (make annotations): its train rows are learned from, its dev rows select")
     parser.add_argument("--annotated-weight", type=float, default=2.0, help="how much an annotated-set row counts next to a corpus row")
     parser.add_argument("--span-loss", type=float, default=1.0, help="weight of the span tagger's loss (BIO over word pieces)")
+    parser.add_argument("--span-class-weight", type=float, default=3.0,
+                        help="how much a span token (B-/I-) counts next to an O token in the tagger's loss")
+    parser.add_argument("--focus-epochs", type=int, default=1,
+                        help="teacher epochs after the first stage in which annotated-set rows weigh --focus-weight")
+    parser.add_argument("--focus-weight", type=float, default=5.0,
+                        help="an annotated-set row's weight in the focus stage and in the student's label loss")
     parser.add_argument("--max-corpus-rows", type=int, default=1500,
                         help="train and dev rows kept per corpus file (seeded sample; 0 keeps all): the large weak sets are subsampled")
     parser.add_argument("--whole", default="suicidal_keyword_tweets.jsonl",
@@ -332,7 +342,8 @@ def main():
                         help="weight of the loss between each student layer's output and its teacher layer's")
     parser.add_argument("--distil-unlabeled", action="store_true",
                         help="also distil over training texts with no label (the teacher's logits are their only target)")
-    parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training one")
+    parser.add_argument("--teacher-in", help="load a teacher written earlier (its folder) instead of training its "
+                        "first stage; the focus stage (--focus-epochs) still runs on it")
     parser.add_argument("--teacher-only", action="store_true", help="stop after the teacher (ablations compare teachers' dev figures)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per message; Discern's encoder uses 128")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N rows only (a smoke test)")
@@ -352,6 +363,8 @@ def main():
     rng = random.Random(args.seed)
     started = time.time()
 
+    if not glob.glob(os.path.join(args.corpus, "*.jsonl")) + glob.glob(os.path.join(args.corpus, "*.jsonl.gz")):
+        sys.exit(f"train.py: no corpus files (*.jsonl, *.jsonl.gz) in {args.corpus}; pass the corpus folder, e.g. --corpus ../shared/data/corpus")
     held_out = held_out_rows(args.annotations)
     relabelled = annotated_rows(args.annotated) if os.path.isdir(args.annotated) else set()
     log(f"leaving out {len(held_out)} corpus rows behind the annotated test split and {len(relabelled - held_out)} more "
@@ -382,16 +395,25 @@ def main():
     trained_labels = [label for label, weight in zip(LABELS, train["w"].sum(0)) if weight > 0]
     log(f"labels with training rows: {trained_labels}")
     y = torch.from_numpy(train["y"]).float().to(device)
-    w = torch.from_numpy(train["w"]).float().to(device)
-    # Each label's positives weigh as much as its negatives (by weighted count), as Discern's heads do.
-    positives = (np.nan_to_num(train["y"]) * train["w"]).sum(0)
-    negatives = ((1 - np.nan_to_num(train["y"], nan=1.0)) * train["w"]).sum(0)
-    pos_weight = torch.tensor(np.where(positives > 0, negatives / np.maximum(positives, 1e-6), 1.0), dtype=torch.float32, device=device)
+
+    def weighted(matrix):
+        # Each label's positives weigh as much as its negatives (by weighted count), as Discern's heads do.
+        positives = (np.nan_to_num(train["y"]) * matrix).sum(0)
+        negatives = ((1 - np.nan_to_num(train["y"], nan=1.0)) * matrix).sum(0)
+        balance = np.where(positives > 0, negatives / np.maximum(positives, 1e-6), 1.0)
+        return torch.from_numpy(matrix).float().to(device), torch.tensor(balance, dtype=torch.float32, device=device)
+
+    w, pos_weight = weighted(train["w"])
     log(f"positive weights per label: {dict(zip(LABELS, np.round(pos_weight.cpu().numpy(), 3).tolist()))}")
+    # The focus stage: the guide's distinctions (casual, negated, past, recovered) live in the annotated
+    # rows; the keyword-labelled corpus outnumbers them and teaches "a harm word means harm".
+    from_annotated = np.array([source.startswith("annotated_") for source in train["source"]])
+    focus_w, focus_pos_weight = weighted(np.where(from_annotated[:, None], train["w"] * (args.focus_weight / args.annotated_weight), train["w"]))
 
     # What both exported configs record of how they were trained.
     recipe = {"gloss": "none" if args.no_gloss else f"discern gloss --lexicon {args.lexicon}",
               "annotated_weight": args.annotated_weight, "span_loss": args.span_loss,
+              "span_class_weight": args.span_class_weight, "focus_epochs": args.focus_epochs, "focus_weight": args.focus_weight,
               "max_corpus_rows": args.max_corpus_rows, "whole": args.whole, "train_rows": len(train["text"])}
 
     # Teacher: every layer of the base model.
@@ -414,8 +436,16 @@ def main():
         teacher_dev = fit(
             teacher, train, dev, args, device, rng,
             lambda logits, pooled, index, x, m: masked_bce(logits, y[index], w[index], pos_weight)
-            + args.span_loss * span_loss(teacher, train["tags"], index, x.shape[1], device),
+            + args.span_loss * span_loss(teacher, train["tags"], index, x.shape[1], device, args.span_class_weight),
             args.teacher_epochs, "teacher")
+    if args.focus_epochs:
+        log(f"teacher focus stage: {args.focus_epochs} epoch(s), annotated-set rows weigh {args.focus_weight}")
+        teacher_dev = fit(
+            teacher, train, dev, args, device, random.Random(args.seed + 2),
+            lambda logits, pooled, index, x, m: masked_bce(logits, y[index], focus_w[index], focus_pos_weight)
+            + args.span_loss * span_loss(teacher, train["tags"], index, x.shape[1], device, args.span_class_weight),
+            args.focus_epochs, "teacher focus")
+    if args.focus_epochs or not args.teacher_in:
         bert.export(teacher, args.teacher_out, fingerprint, args.base_name, trained_labels, {
             "role": "teacher", "layers_from_base": list(range(config["num_hidden_layers"])), "seed": args.seed,
             "dev_auroc": teacher_dev, "epochs": args.teacher_epochs, **recipe})
@@ -436,8 +466,10 @@ def main():
         distil = {"ids": train["ids"] + unlabeled["ids"], "lengths": train["lengths"] + unlabeled["lengths"],
                   "tags": train["tags"] + unlabeled["tags"]}
         log(f"distilling over {len(train['ids'])} training rows and {len(unlabeled['ids'])} unlabeled training texts")
+    # The student's label loss weighs rows as the teacher's last stage did.
+    label_w, label_pos_weight = (focus_w, focus_pos_weight) if args.focus_epochs else (w, pos_weight)
     y_distil = torch.cat([y, torch.full((len(distil["ids"]) - len(train["ids"]), y.shape[1]), math.nan, device=device)])
-    w_distil = torch.cat([w, torch.zeros((len(distil["ids"]) - len(train["ids"]), w.shape[1]), device=device)])
+    w_distil = torch.cat([label_w, torch.zeros((len(distil["ids"]) - len(train["ids"]), w.shape[1]), device=device)])
 
     # The teacher's targets over the student's texts, computed once (no dropout).
     target_logits, target_pooled = (torch.from_numpy(a).to(device) for a in predict(teacher, distil["ids"], device))
@@ -468,9 +500,9 @@ def main():
     def distillation(logits, pooled, index, x, m):
         logit_loss = F.mse_loss(logits[:, trained], target_logits[index][:, trained])
         embedding_loss = (1 - (pooled * target_pooled[index]).sum(-1)).mean()
-        label_loss = masked_bce(logits, y_distil[index], w_distil[index], pos_weight) if args.label_loss else 0.0
+        label_loss = masked_bce(logits, y_distil[index], w_distil[index], label_pos_weight) if args.label_loss else 0.0
         extra = args.hidden_loss * hidden_loss(x, m) if args.hidden_loss else 0.0
-        spans = args.span_loss * span_loss(student, distil["tags"], index, x.shape[1], device)
+        spans = args.span_loss * span_loss(student, distil["tags"], index, x.shape[1], device, args.span_class_weight)
         return logit_loss + args.embedding_loss * embedding_loss + args.label_loss * label_loss + extra + spans
 
     # Its own random stream, so a student distilled from a loaded teacher (--teacher-in) is the one the
