@@ -15,6 +15,9 @@ public struct Decision: Sendable, Codable {
   public let rationale: String
   /// Every rule that fired (stable and shadow) with its feature value: what audits count per rule.
   public let hits: [String: Double]
+  /// Rules a PCRE2 limit stopped on this message: each kept what it found before the limit, so its
+  /// evidence may be incomplete (a moderator should read the message itself).
+  public let limits: [LimitEvent]
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
 }
@@ -184,7 +187,8 @@ extension Engine {
     for (index, id) in ruleSet.featureIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
     return Decision(
       text: text, labels: labels, spans: spans, emoji: emoji,
-      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel), hits: hits)
+      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel, limits: evaluation.limitEvents),
+      hits: hits, limits: evaluation.limitEvents)
   }
 }
 
@@ -210,7 +214,7 @@ enum Rationale {
     "reference_to_harm": "a reference to harm",
   ]
 
-  static func write(labels: [LabelDecision], evidence: [Evidence], modelSpans: [Span] = []) -> String {
+  static func write(labels: [LabelDecision], evidence: [Evidence], modelSpans: [Span] = [], limits: [LimitEvent] = []) -> String {
     // The label to explain: the most probable flagged one, else self-harm (what staff ask first).
     guard let label = labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
     else { return "No trained label applies." }
@@ -242,6 +246,10 @@ enum Rationale {
     if !raising.isEmpty { sentences.append("Raising it: " + raising.joined(separator: "; ") + ".") }
     if !lowering.isEmpty { sentences.append("Lowering it: " + lowering.joined(separator: "; ") + ".") }
     if raising.isEmpty && lowering.isEmpty { sentences.append("No rule or encoder signal moved it far from the base rate.") }
+    if !limits.isEmpty {
+      let rules = limits.map(\.rule).joined(separator: ", ")
+      sentences.append("Incomplete: \(rules) stopped at a matching limit on this message, so \(limits.count == 1 ? "its" : "their") evidence may be partial.")
+    }
     return sentences.joined(separator: " ")
   }
 }

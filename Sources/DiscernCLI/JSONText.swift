@@ -109,6 +109,15 @@ struct JSONText {
       self += "}"
     }
     self += "},"
+    // Only present when a rule hit a limit, so ordinary records keep their shape.
+    if !decision.limits.isEmpty {
+      key("limits"); self += "["
+      for (i, event) in decision.limits.enumerated() {
+        if i > 0 { self += "," }
+        self += "{"; key("limit"); string(event.limit.rawValue); self += ","; key("rule"); string(event.rule); self += "}"
+      }
+      self += "],"
+    }
     key("rationale"); string(decision.rationale); self += ","
     key("spans"); self += "["
     for (i, span) in decision.spans.enumerated() {

@@ -33,6 +33,9 @@ struct ReplCommand: ParsableCommand {
     // Ctrl-C drops the line being typed: libedit's readline returns NULL when interrupted, and the
     // flag tells that apart from Ctrl-D (end of input), which ends the session.
     signal(SIGINT) { _ in replInterrupted = 1 }
+    // A pasted 0x1C (the terminal's quit character) ended the session with a core dump and lost the
+    // history; it now drops the line as Ctrl-C does.
+    signal(SIGQUIT) { _ in replInterrupted = 1 }
     print("Discern REPL — type a message to explain it, :help for commands. Discern supports moderators; it is not a clinical instrument.")
     while true {
       guard let raw = readline("discern> ") else {
@@ -55,7 +58,7 @@ struct ReplCommand: ParsableCommand {
   }
 }
 
-/// Set by the SIGINT handler (a plain store is all a handler may safely do).
+/// Set by the SIGINT and SIGQUIT handlers (a plain store is all a handler may safely do).
 nonisolated(unsafe) var replInterrupted: sig_atomic_t = 0
 
 /// The REPL's state and commands, apart from line editing so tests can drive it directly.

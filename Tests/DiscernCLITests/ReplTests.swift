@@ -37,10 +37,27 @@ struct ReplTests {
     return last
   }
 
-  @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
+  /// The built `discern` next to this test binary, else the debug build.
+  func binary() throws -> String {
     let here = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-    var binary = here.deletingLastPathComponent().appendingPathComponent("discern").path
-    if !FileManager.default.fileExists(atPath: binary) { binary = Self.root + "/.build/debug/discern" }
+    let beside = here.deletingLastPathComponent().appendingPathComponent("discern").path
+    return FileManager.default.fileExists(atPath: beside) ? beside : Self.root + "/.build/debug/discern"
+  }
+
+  @Test func aPastedQuitCharacterDoesNotEndTheSession() throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    defer { _ = try? tmux("kill-server") }
+    _ = try screen(showing: "discern>")
+    // 0x1C is the terminal's quit character: before, the tty turned it into SIGQUIT and the REPL died.
+    try tmux("send-keys", "-t", "repl", "half typed", "C-\\")
+    try tmux("send-keys", "-t", "repl", "forgot mom's birthday, I'm so dead", "Enter")
+    #expect(try screen(showing: "rationale:").contains("casual_mention"))
+  }
+
+  @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
+    let binary = try binary()
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root + "/" + folder, toPath: work + "/" + folder) }

@@ -19,6 +19,45 @@ import Testing
     #expect(evaluation.hit("t.ok"))
   }
 
+  /// PCRE2's interpreter resets its match limit at every start position: this pattern took 10 s on
+  /// 30 kB without a limit event. Under JIT (every rule's) the limit bounds the whole search.
+  @Test func aSlowScanIsBoundedForTheWholeMessageAndReported() throws {
+    let rules = try ruleSet(["t": pack("""
+        - {id: t.scan, kind: pattern, pattern: '(?:kill|a)\\w*?\\s*[0-9]', description: d, examples: {hit: [kill 9], miss: [b]}}
+      """)])
+    let message = String(repeating: "a", count: 30_000)
+    // Each start position costs PCRE2 two steps; the whole search 60,000. A limit of 10,000 stops
+    // it only if the limit counts the whole search, as it must.
+    let tight = rules.evaluate(message, matcher: PCRE2Matcher(limits: .init(match: 10_000)))
+    #expect(tight.limitEvents == [LimitEvent(rule: "t.scan", limit: .match)])
+    #expect(rules.evaluate(message).limitEvents.isEmpty)
+  }
+
+  @Test func noJITIsRefusedWithItsPosition() {
+    let result = compile(["t": pack("""
+        - {id: t.n, kind: pattern, pattern: '(*NO_JIT)kill\\w*', description: d, examples: {hit: [kill], miss: [b]}}
+      """)])
+    #expect(result.ruleSet == nil)
+    #expect(result.diagnostics.map(\.description) == [
+      """
+      t.yaml:3:40: error: invalid pattern: (*NO_JIT) is not allowed: rule patterns run JIT-compiled, which bounds \
+      the work one message can cost
+        - {id: t.n, kind: pattern, pattern: '(*NO_JIT)kill\\w*', description: d, examples: {hit: [kill], miss: [b]}}
+                                             ^
+      """
+    ])
+  }
+
+  /// `\C` matches a single byte of a multi-byte character: spans would split characters.
+  @Test func backslashCIsRefusedWithItsPosition() {
+    let result = compile(["t": pack("""
+        - {id: t.c, kind: pattern, pattern: 'ki\\Cl', description: d, examples: {hit: [kill], miss: [b]}}
+      """)])
+    #expect(result.ruleSet == nil)
+    #expect(result.diagnostics.map(\.description).first?.hasPrefix("t.yaml:3:") == true)
+    #expect(result.diagnostics.map(\.message) == ["invalid pattern: using \\C is disabled by the application"])
+  }
+
   @Test func ordinaryPatternsStayUnderTheLimitOnLongMessages() throws {
     let rules = try RuleCompiler.compile(directory: repositoryRoot + "/Rules").ruleSet.unwrap()
     let message = String(repeating: "I used to think this will be the death of me, lol. ", count: 2_000)

@@ -96,6 +96,11 @@ public struct Evidence: Sendable, Equatable, Codable {
 public struct LimitEvent: Sendable, Equatable, Codable {
   public let rule: String
   public let limit: PCRE2Limit
+
+  public init(rule: String, limit: PCRE2Limit) {
+    self.rule = rule
+    self.limit = limit
+  }
 }
 
 /// What the rules found in one message.

@@ -18,7 +18,15 @@ public final class PCRE2Pattern: @unchecked Sendable {
   public init(_ source: String, caseless: Bool = true) throws(CompileError) {
     self.source = source
     self.caseless = caseless
-    var options = UInt32(PCRE2_UTF | PCRE2_UCP)
+    // The interpreter resets its match limit at every start position, so one message could take
+    // seconds; every rule pattern runs JIT-compiled, where the limit bounds the whole search.
+    if let noJIT = source.utf8.firstRange(of: "(*NO_JIT)".utf8) {
+      throw CompileError(
+        message: "(*NO_JIT) is not allowed: rule patterns run JIT-compiled, which bounds the work one message can cost",
+        offset: source.utf8.distance(from: source.utf8.startIndex, to: noJIT.lowerBound))
+    }
+    // \C matches one byte of a multi-byte character: spans would land mid-character.
+    var options = UInt32(PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C)
     if caseless { options |= UInt32(PCRE2_CASELESS) }
     var errorCode: Int32 = 0
     var errorOffset = 0
@@ -30,8 +38,12 @@ public final class PCRE2Pattern: @unchecked Sendable {
       throw CompileError(message: PCRE2Pattern.message(for: errorCode), offset: errorOffset)
     }
     code = compiled
-    // Without JIT pcre2_match falls back to the interpreter, which is correct, only slower.
-    _ = pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE))
+    let jit = pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE))
+    // PCRE2 built without JIT support: the interpreter is all there is, and lint's own measure
+    // (which runs the interpreter) still catches runaway patterns.
+    if jit != 0 && jit != PCRE2_ERROR_JIT_BADOPTION {
+      throw CompileError(message: "PCRE2 cannot JIT-compile this pattern (\(PCRE2Pattern.message(for: jit))); simplify it", offset: 0)
+    }
   }
 
   deinit { pcre2_code_free_8(code) }

@@ -6,12 +6,18 @@ import CYAML
 /// - Aliases are shared, never copied, and the size a document *would* have if they were expanded
 ///   is counted as it is read; past `maxExpandedNodes` the file is refused at once (billion laughs).
 /// - A key repeated in one mapping is an error, reported at the second occurrence.
+/// - Nesting deeper than `maxDepth` is refused where it crosses the limit: a rule pack needs a
+///   handful of levels, and a tree 100,000 deep took a minute to build and overflowed the stack
+///   when it was freed.
 public struct YAMLLoader: Sendable {
   /// The most nodes a document may hold once every alias is counted as a full copy.
   public var maxExpandedNodes: Int
+  /// The deepest nesting of sequences and mappings accepted.
+  public var maxDepth: Int
 
-  public init(maxExpandedNodes: Int = 100_000) {
+  public init(maxExpandedNodes: Int = 100_000, maxDepth: Int = 64) {
     self.maxExpandedNodes = maxExpandedNodes
+    self.maxDepth = maxDepth
   }
 
   /// The first document of `text`, or nil when the text holds none. Syntax errors end the load
@@ -27,7 +33,7 @@ public struct YAMLLoader: Sendable {
     let bytes = Array(text.utf8)
     return bytes.withUnsafeBufferPointer { buffer -> YAMLNode? in
       yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-      var builder = Builder(source: source, limit: maxExpandedNodes)
+      var builder = Builder(source: source, limit: maxExpandedNodes, maxDepth: maxDepth)
       while true {
         var event = yaml_event_t()
         guard yaml_parser_parse(&parser, &event) == 1 else {
@@ -69,6 +75,7 @@ private struct Builder {
 
   let source: SourceText
   let limit: Int
+  let maxDepth: Int
   var stack: [Frame] = []
   var anchors: [String: (node: YAMLNode, size: Int)] = [:]
   var document: YAMLNode?
@@ -76,9 +83,10 @@ private struct Builder {
   var expandedSize = 0
   var duplicateKeys: [Diagnostic] = []
 
-  init(source: SourceText, limit: Int) {
+  init(source: SourceText, limit: Int, maxDepth: Int) {
     self.source = source
     self.limit = limit
+    self.maxDepth = maxDepth
   }
 
   func mark(_ m: yaml_mark_t) -> SourceMark {
@@ -116,6 +124,9 @@ private struct Builder {
       var node = target.node
       node.mark = start
       try add(node, size: target.size, anchor: nil)
+    case YAML_SEQUENCE_START_EVENT where stack.count >= maxDepth, YAML_MAPPING_START_EVENT where stack.count >= maxDepth:
+      throw YAMLRefusal(
+        diagnostic: .error("nesting deeper than \(maxDepth) levels; a rule file needs only a few, so this one is refused", at: start))
     case YAML_SEQUENCE_START_EVENT:
       stack.append(.sequence(start: start, anchor: anchorName(event.data.sequence_start.anchor), items: [], size: 1))
     case YAML_MAPPING_START_EVENT:
