@@ -129,25 +129,48 @@ def fnv1a(chunks, value=0xCBF29CE484222325):
     return value
 
 
+def fingerprint_blocks(data, value):
+    """Discern's `dk_fingerprint_blocks`: each 64 KiB block hashed by FNV-1a over its little-endian
+    8-byte words (then its tail bytes), each block's hash mixed into `value` byte by byte. The whole
+    blocks are hashed together, one word position at a time (numpy wraps uint64 products)."""
+    import numpy as np
+    block, prime = 65536, np.uint64(0x100000001B3)
+    whole = len(data) // block
+    hashes = []
+    if whole:
+        words = np.frombuffer(data, dtype="<u8", count=whole * block // 8).reshape(whole, block // 8)
+        h = np.full(whole, 0xCBF29CE484222325, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for column in range(words.shape[1]):
+                h = (h ^ words[:, column]) * prime
+        hashes = [int(x) for x in h]
+    tail = data[whole * block:]
+    if tail:
+        h = 0xCBF29CE484222325
+        n = len(tail) // 8 * 8
+        for (word,) in struct.iter_unpack("<Q", tail[:n]):
+            h = ((h ^ word) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        hashes.append(fnv1a([tail[n:]], h))
+    for h in hashes:
+        value = fnv1a([h.to_bytes(8, "little")], value)
+    return value
+
+
 def safetensors_fingerprint(path, extra=b""):
-    """Discern's `SafeTensorsFile.fingerprint(extra:)`: FNV-1a 64 over `extra`, the header, and the
-    first 256 bytes of each tensor in name order."""
+    """Discern's `SafeTensorsFile.fingerprint(extra:)`: FNV-1a 64 over `extra`, then every byte of
+    the file (fingerprint_blocks)."""
     with open(path, "rb") as f:
         data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    start = 8 + n
-    chunks = [extra, data[8:start]]
-    for name in sorted(k for k in header if k != "__metadata__"):
-        lo, hi = header[name]["data_offsets"]
-        chunks.append(data[start + lo:start + min(hi, lo + 256)])
-    return "fnv1a64:%x" % fnv1a(chunks)
+    return "fnv1a64:%x" % fingerprint_blocks(data, fnv1a([extra]))
 
 
 def base_fingerprint(folder):
+    """The base encoder's fingerprint: its config and vocabulary, then its weights."""
     with open(f"{folder}/config.json", "rb") as f:
         config = f.read()
-    return safetensors_fingerprint(f"{folder}/model.safetensors", extra=config)
+    with open(f"{folder}/vocab.txt", "rb") as f:
+        vocabulary = f.read()
+    return safetensors_fingerprint(f"{folder}/model.safetensors", extra=config + vocabulary)
 
 
 def export(encoder, folder, base_fingerprint, base_name, trained, metadata):

@@ -222,7 +222,12 @@ public final class BertEncoder: @unchecked Sendable {
     } catch {
       throw .weights(error)
     }
-    let baseFingerprint = file.fingerprint(extra: configData)
+    // The vocabulary shapes every output as much as the weights do: a swapped token id moved a
+    // decision from 0.58 to 0.07, so it is fingerprinted with the config.
+    guard let vocabulary = FileManager.default.contents(atPath: folder + "/vocab.txt") else {
+      throw .missingFile(folder: folder, file: "vocab.txt")
+    }
+    let baseFingerprint = file.fingerprint(extra: configData + vocabulary)
     if let tuned, let tunedConfig, tunedConfig.config.base.fingerprint != baseFingerprint {
       throw .tunedForAnotherBase(
         tuned: tuned, base: folder, expected: "\(tunedConfig.config.base.name) (\(tunedConfig.config.base.fingerprint))",

@@ -1,3 +1,5 @@
+import CDiscernKernels
+
 /// FNV-1a, 64-bit: a fast, stable fingerprint for files and ids (not for security). Used to tie
 /// heads and models to the encoder, corpus and lexicon they were made from.
 public struct FNV1a: Sendable {
@@ -7,6 +9,12 @@ public struct FNV1a: Sendable {
 
   public mutating func mix<S: Sequence<UInt8>>(_ bytes: S) {
     for byte in bytes { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+  }
+
+  /// Every byte of `bytes`, in 64 KiB blocks (see `dk_fingerprint_blocks`): for whole model files.
+  public mutating func mixBlocks(_ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress else { return }
+    value = dk_fingerprint_blocks(base.assumingMemoryBound(to: UInt8.self), bytes.count, value)
   }
 
   /// "fnv1a64:" and the value in hex, as model files record it.

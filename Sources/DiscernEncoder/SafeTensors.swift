@@ -140,11 +140,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
   public func fingerprint(extra: Data = Data()) -> String {
     var hash = FNV1a()
     hash.mix(extra)
-    hash.mix(map[8..<dataStart])
-    for name in tensors.keys.sorted() {
-      let range = tensors[name]!.range
-      hash.mix(map[dataStart + range.lowerBound..<dataStart + min(range.upperBound, range.lowerBound + 256)])
-    }
+    hash.mixBlocks(map)
     return hash.fingerprint
   }
 
