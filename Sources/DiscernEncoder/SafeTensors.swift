@@ -18,7 +18,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case .unreadable(let path, let reason): "cannot read '\(path)': \(reason)"
     case .truncated(let path, let expected, let actual):
       "'\(path)' is truncated: its header needs \(expected) bytes, the file has \(actual); download it again (make model)"
-    case .badHeader(let path, let reason): "'\(path)' is not a safetensors file: \(reason)"
+    case .badHeader(let path, let reason):
+      "'\(path)' is not a safetensors file: \(reason); the file is corrupt, restore it ('make model' for the default "
+        + "encoder, 'discern train' for a model's heads)"
     case .missingTensor(let path, let name): "'\(path)' has no tensor '\(name)'"
     case .mismatch(let path, let name, let expected, let actual):
       "tensor '\(name)' in '\(path)' is \(actual), expected \(expected)"
@@ -73,11 +75,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
   deinit { munmap(UnsafeMutableRawPointer(mutating: map.baseAddress), map.count) }
 
+  /// The most header bytes a file may declare: safetensors' own limit (100 MB). Anything larger is
+  /// corruption or a hostile file, and refusing it early keeps `8 + length` far from overflow.
+  static let maxHeaderLength: UInt64 = 100_000_000
+
+  /// Parses and checks the JSON header. Every number in it comes from the file, so every sum and
+  /// product is checked for overflow (a shape of [2⁶², 2⁶², 4] or an offset near 2⁶³ must be a refusal,
+  /// never a trap), and every tensor must lie inside the data section with exactly
+  /// product(shape) × dtype size bytes: `tensor(_:shape:)` then reads the map unchecked.
   private static func readHeader(_ map: UnsafeRawBufferPointer, path: String) throws(SafeTensorsError) -> (
     [String: TensorInfo], [String: String], Int
   ) {
     let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(map[$1]) << (8 * UInt64($1)) }
-    guard headerLength < 100_000_000 else { throw .badHeader(path: path, reason: "header length \(headerLength) is implausible") }
+    guard headerLength <= maxHeaderLength else {
+      throw .badHeader(
+        path: path, reason: "header length \(headerLength) is implausible (at most \(maxHeaderLength) bytes); the file is corrupt")
+    }
     let headerEnd = 8 + Int(headerLength)
     guard map.count >= headerEnd else { throw .truncated(path: path, expected: headerEnd, actual: map.count) }
     let object: Any
@@ -89,28 +102,54 @@ public final class SafeTensorsFile: @unchecked Sendable {
     guard let header = object as? [String: Any] else { throw .badHeader(path: path, reason: "the header is not a JSON object") }
     var tensors: [String: TensorInfo] = [:]
     var metadata: [String: String] = [:]
+    // The furthest data byte any tensor needs. Entries are read in name order so that, of several
+    // faults, the same one is reported every time.
     var dataEnd = 0
-    for (name, value) in header {
+    for name in header.keys.sorted() {
+      let value = header[name]!
       if name == "__metadata__" {
         metadata = (value as? [String: String]) ?? [:]
         continue
       }
-      guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-        let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
-        offsets[0] >= 0, offsets[0] <= offsets[1]
-      else { throw .badHeader(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
-      guard let width = Self.dtypeSizes[dtype] else { throw .badHeader(path: path, reason: "unknown dtype '\(dtype)' for '\(name)'") }
-      let count = shape.reduce(1, *)
-      guard count * width == offsets[1] - offsets[0] else {
-        throw .badHeader(path: path, reason: "'\(name)' has \(offsets[1] - offsets[0]) bytes for shape \(shape) of \(dtype)")
-      }
-      tensors[name] = TensorInfo(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
-      dataEnd = max(dataEnd, offsets[1])
+      let info = try tensorInfo(value, name: name, path: path)
+      tensors[name] = info
+      dataEnd = max(dataEnd, info.range.upperBound)
     }
-    guard map.count >= headerEnd + dataEnd else {
-      throw .truncated(path: path, expected: headerEnd + dataEnd, actual: map.count)
+    // The offsets are relative to the end of the header; their sum with it must not wrap either.
+    let (needed, overflow) = headerEnd.addingReportingOverflow(dataEnd)
+    guard !overflow else {
+      let name = tensors.first { $0.value.range.upperBound == dataEnd }?.key ?? "?"
+      throw .badHeader(path: path, reason: "tensor '\(name)' ends at data offset \(dataEnd), past any possible file; the header is corrupt")
     }
+    guard map.count >= needed else { throw .truncated(path: path, expected: needed, actual: map.count) }
     return (tensors, metadata, headerEnd)
+  }
+
+  /// One header entry, checked: a known dtype, a shape of non-negative integers whose byte size is
+  /// representable, and data offsets `[begin, end]` with 0 ≤ begin ≤ end and end − begin that size.
+  private static func tensorInfo(_ value: Any, name: String, path: String) throws(SafeTensorsError) -> TensorInfo {
+    func refuse(_ reason: String) -> SafeTensorsError { .badHeader(path: path, reason: "tensor '\(name)' \(reason)") }
+    guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String, let shape = entry["shape"] as? [Int],
+      let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+    else {
+      throw .badHeader(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
+    }
+    guard let width = dtypeSizes[dtype] else { throw .badHeader(path: path, reason: "unknown dtype '\(dtype)' for '\(name)'") }
+    guard shape.allSatisfy({ $0 >= 0 }) else { throw refuse("has a negative dimension in shape \(shape)") }
+    var bytes = width
+    for dimension in shape {
+      let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+      guard !overflow else { throw refuse("has shape \(shape) of \(dtype): more bytes than any file can hold") }
+      bytes = product
+    }
+    let (begin, end) = (offsets[0], offsets[1])
+    guard begin >= 0, begin <= end else {
+      throw refuse("has data offsets [\(begin), \(end)]: the start must be at least 0 and not after the end")
+    }
+    guard bytes == end - begin else {
+      throw .badHeader(path: path, reason: "'\(name)' has \(end - begin) bytes for shape \(shape) of \(dtype)")
+    }
+    return TensorInfo(dtype: dtype, shape: shape, range: begin..<end)
   }
 
   /// A float tensor (F32, F16 or BF16) after checking its shape: F32 in place when aligned, else copied.
