@@ -19,6 +19,9 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   case tunedForAnotherBase(tuned: String, base: String, expected: String, found: String)
   /// OpenBLAS (loaded on first use) is not installed.
   case blasUnavailable(String)
+  /// A vocabulary that assigns token ids past the last row of the embedding table: such a token
+  /// would be read from outside the table.
+  case vocabularyExceedsEmbeddings(vocabulary: String, highestID: Int, weights: String, table: String, rows: Int)
 
   public var description: String {
     switch self {
@@ -38,6 +41,9 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
       "'\(tuned)' extends base encoder \(expected), but '\(base)' is \(found); pass the base it was trained "
         + "on (--encoder PATH, 'make model' fetches the default) or retrain it (make train-encoder)"
     case .blasUnavailable(let reason): reason
+    case .vocabularyExceedsEmbeddings(let vocabulary, let highestID, let weights, let table, let rows):
+      "'\(vocabulary)' assigns token ids up to \(highestID), but the embedding table '\(table)' in '\(weights)' has "
+        + "\(rows) rows (ids 0 to \(rows - 1)); use the vocab.txt the weights were exported with ('make model' for the default)"
     }
   }
 }
@@ -56,6 +62,28 @@ public struct BertConfig: Decodable, Sendable, Equatable {
     case hiddenSize = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads"
     case intermediateSize = "intermediate_size", maxPositions = "max_position_embeddings"
     case vocabularySize = "vocab_size", layerNormEps = "layer_norm_eps"
+  }
+
+  /// Refuses a configuration the forward pass cannot run: every size must be a positive integer
+  /// (0 attention heads divides by zero, a negative layer count is an invalid range) within the
+  /// kernels' 32-bit size arguments, the hidden size must split evenly between the heads, and the
+  /// LayerNorm epsilon must be a positive finite number. Sizes are checked against the weights later,
+  /// tensor by tensor.
+  func validate(path: String) throws(EncoderError) {
+    let sizes = [
+      ("hidden_size", hiddenSize), ("num_hidden_layers", layers), ("num_attention_heads", heads),
+      ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositions), ("vocab_size", vocabularySize),
+    ]
+    let restore = "restore the config.json the weights were exported with ('make model' for the default encoder)"
+    for (key, value) in sizes where !(1...Int(Int32.max)).contains(value) {
+      throw .badConfig(path: path, reason: "\(key) is \(value), but it must be a positive integer (at most \(Int32.max)); \(restore)")
+    }
+    guard hiddenSize % heads == 0 else {
+      throw .badConfig(path: path, reason: "hidden_size \(hiddenSize) is not divisible by \(heads) heads; \(restore)")
+    }
+    guard layerNormEps.isFinite, layerNormEps > 0 else {
+      throw .badConfig(path: path, reason: "layer_norm_eps is \(layerNormEps), but it must be a small positive number; \(restore)")
+    }
   }
 
   /// The same shapes with another number of transformer layers (a distilled student's).
@@ -186,9 +214,7 @@ public final class BertEncoder: @unchecked Sendable {
     guard let configData = FileManager.default.contents(atPath: configPath),
       let config = try? JSONDecoder().decode(BertConfig.self, from: configData)
     else { throw .badConfig(path: configPath, reason: "not a BERT config (needs hidden_size, num_hidden_layers, …)") }
-    guard config.hiddenSize % config.heads == 0 else {
-      throw .badConfig(path: configPath, reason: "hidden_size \(config.hiddenSize) is not divisible by \(config.heads) heads")
-    }
+    try config.validate(path: configPath)
     guard maxLength <= config.maxPositions else {
       throw .badConfig(path: configPath, reason: "max length \(maxLength) exceeds \(config.maxPositions) positions")
     }
@@ -233,59 +259,86 @@ public final class BertEncoder: @unchecked Sendable {
         tuned: tuned, base: folder, expected: "\(tunedConfig.config.base.name) (\(tunedConfig.config.base.fingerprint))",
         found: baseFingerprint)
     }
-    do {
-      // Some exports prefix every name with "bert."; accept both.
-      let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
-      func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
-        try file.floats(prefix + name, shape: shape)
+    /// A read from the weights, its fault as an encoder error.
+    func read<T>(_ body: () throws(SafeTensorsError) -> T) throws(EncoderError) -> T {
+      do {
+        return try body()
+      } catch {
+        throw .weights(error)
       }
-      let layerFile: SafeTensorsFile, layerPrefix: String
-      if let tuned, let tunedConfig {
-        layerFile = try SafeTensorsFile(path: tuned + "/model.safetensors")
-        layerPrefix = ""
-        // The base's identity and the tuned weights' together.
-        var hash = FNV1a()
-        hash.mix(baseFingerprint.utf8)
-        hash.mix(layerFile.fingerprint(extra: tunedConfig.bytes).utf8)
-        fingerprint = hash.fingerprint
-        let labels = tunedConfig.config.labels
-        tunedHeads = LabelHeads(
-          labels: labels, flatWeights: try layerFile.floats("heads.weight", shape: [labels.count, h]), hidden: h,
-          biases: try layerFile.floats("heads.bias", shape: [labels.count]), encoder: hash.fingerprint)
-        if let tags = tunedConfig.config.tokenTags {
-          tagger = TokenTagger(
-            tags: tags, weight: try layerFile.floats("tokens.weight", shape: [tags.count, h]),
-            bias: try layerFile.floats("tokens.bias", shape: [tags.count]), hidden: h)
-        } else {
-          tagger = nil
-        }
+    }
+    // Some exports prefix every name with "bert."; accept both.
+    let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+    let layerFile: SafeTensorsFile, layerPrefix: String, layerConfigPath: String
+    if let tuned, let tunedConfig {
+      layerFile = try read { () throws(SafeTensorsError) in try SafeTensorsFile(path: tuned + "/model.safetensors") }
+      layerPrefix = ""
+      layerConfigPath = tuned + "/config.json"
+      // The base's identity and the tuned weights' together.
+      var hash = FNV1a()
+      hash.mix(baseFingerprint.utf8)
+      hash.mix(layerFile.fingerprint(extra: tunedConfig.bytes).utf8)
+      fingerprint = hash.fingerprint
+      // The tuned heads and tagger decide as they are read: refuse NaN, infinities and absurd
+      // magnitudes here, as LabelHeads(path:) does for a model's heads.
+      let retrain = "retrain the tuned encoder (make train-encoder)"
+      let labels = tunedConfig.config.labels
+      let headWeights = try read { () throws(SafeTensorsError) in try layerFile.floats("heads.weight", shape: [labels.count, h]) }
+      let headBiases = try read { () throws(SafeTensorsError) in try layerFile.floats("heads.bias", shape: [labels.count]) }
+      try LabelHeads.checkValues(headWeights, tensor: "heads.weight", rows: labels, path: layerFile.path, fix: retrain)
+      try LabelHeads.checkValues(headBiases, tensor: "heads.bias", rows: labels, path: layerFile.path, fix: retrain)
+      tunedHeads = LabelHeads(labels: labels, flatWeights: headWeights, hidden: h, biases: headBiases, encoder: hash.fingerprint)
+      if let tags = tunedConfig.config.tokenTags {
+        let tagWeights = try read { () throws(SafeTensorsError) in try layerFile.floats("tokens.weight", shape: [tags.count, h]) }
+        let tagBiases = try read { () throws(SafeTensorsError) in try layerFile.floats("tokens.bias", shape: [tags.count]) }
+        try LabelHeads.checkValues(tagWeights, tensor: "tokens.weight", rows: tags, path: layerFile.path, fix: retrain)
+        try LabelHeads.checkValues(tagBiases, tensor: "tokens.bias", rows: tags, path: layerFile.path, fix: retrain)
+        tagger = TokenTagger(tags: tags, weight: tagWeights, bias: tagBiases, hidden: h)
       } else {
-        layerFile = file
-        layerPrefix = prefix
-        fingerprint = baseFingerprint
-        tunedHeads = nil
         tagger = nil
       }
-      func l(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
-        try layerFile.floats(layerPrefix + name, shape: shape)
+    } else {
+      layerFile = file
+      layerPrefix = prefix
+      layerConfigPath = configPath
+      fingerprint = baseFingerprint
+      tunedHeads = nil
+      tagger = nil
+    }
+    // More layers than the weights hold would fail on the first missing tensor; say what is wrong.
+    let layerCount = self.config.layers
+    let held = Self.layersHeld(in: layerFile, prefix: layerPrefix)
+    guard layerCount <= held else {
+      throw .badConfig(
+        path: layerConfigPath,
+        reason: "num_hidden_layers is \(layerCount), but '\(layerFile.path)' holds \(held) layers; set it to at most \(held), "
+          + "or use the weights this config was written for")
+    }
+    func l(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
+      try layerFile.floats(layerPrefix + name, shape: shape)
+    }
+    func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
+      try file.floats(prefix + name, shape: shape)
+    }
+    func dense(_ names: [String], outputs: Int, inputs: Int) throws(SafeTensorsError) -> DenseLayer {
+      var weight: [Float] = []
+      var bias: [Float] = []
+      for name in names {
+        weight += try layerFile.tensor(layerPrefix + name + ".weight", shape: [outputs / names.count, inputs]).array
+        bias += try l(name + ".bias", [outputs / names.count])
       }
-      func dense(_ names: [String], outputs: Int, inputs: Int) throws(SafeTensorsError) -> DenseLayer {
-        var weight: [Float] = []
-        var bias: [Float] = []
-        for name in names {
-          weight += try layerFile.tensor(layerPrefix + name + ".weight", shape: [outputs / names.count, inputs]).array
-          bias += try l(name + ".bias", [outputs / names.count])
-        }
-        return weight.withUnsafeBufferPointer {
-          DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, precision: precision)
-        }
+      return weight.withUnsafeBufferPointer {
+        DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, precision: precision)
       }
-      wordEmbeddings = try file.tensor(prefix + "embeddings.word_embeddings.weight", shape: [config.vocabularySize, h])
+    }
+    let wordTable = prefix + "embeddings.word_embeddings.weight"
+    do {
+      wordEmbeddings = try file.tensor(wordTable, shape: [config.vocabularySize, h])
       positionEmbeddings = try t("embeddings.position_embeddings.weight", [config.maxPositions, h])
       tokenTypeEmbedding = Array(try t("embeddings.token_type_embeddings.weight", [2, h]).prefix(h))
       embeddingNorm = (try t("embeddings.LayerNorm.weight", [h]), try t("embeddings.LayerNorm.bias", [h]))
       var layers: [Layer] = []
-      for index in 0..<self.config.layers {
+      for index in 0..<layerCount {
         let p = "encoder.layer.\(index)."
         layers.append(
           Layer(
@@ -300,6 +353,25 @@ public final class BertEncoder: @unchecked Sendable {
     } catch {
       throw .weights(error)
     }
+    // The forward pass reads row `id` of the table unchecked (a token past it would read outside the
+    // map), so every id the tokenizer can emit, special tokens included, must be a row of the table.
+    let highestID = Int(tokenizer.vocabulary.values.max() ?? 0)
+    guard highestID < config.vocabularySize else {
+      throw .vocabularyExceedsEmbeddings(
+        vocabulary: folder + "/vocab.txt", highestID: highestID, weights: file.path, table: wordTable, rows: config.vocabularySize)
+    }
+  }
+
+  /// How many transformer layers `file` holds: `encoder.layer.0.` up to the first index it lacks.
+  static func layersHeld(in file: SafeTensorsFile, prefix: String) -> Int {
+    let marker = prefix + "encoder.layer."
+    var indices = Set<Int>()
+    for name in file.tensors.keys where name.hasPrefix(marker) {
+      if let index = Int(name.dropFirst(marker.count).prefix { $0 != "." }) { indices.insert(index) }
+    }
+    var count = 0
+    while indices.contains(count) { count += 1 }
+    return count
   }
 
   /// Reads and checks a tuned folder's config.json against the base configuration.
@@ -312,6 +384,20 @@ public final class BertEncoder: @unchecked Sendable {
       let config = try? JSONDecoder().decode(TunedConfig.self, from: bytes), config.format == TunedConfig.format
     else {
       throw .badConfig(path: path, reason: "not a tuned-encoder config ('format': '\(TunedConfig.format)', 'base', 'num_hidden_layers', 'labels', …; Training/train.py writes it)")
+    }
+    let rewrite = "fix it or write it again (Training/train.py)"
+    // The layer count is this config's own; the other sizes must equal the (validated) base's below.
+    guard (1...Int(Int32.max)).contains(config.layers) else {
+      throw .badConfig(path: path, reason: "num_hidden_layers is \(config.layers), but it must be a positive integer; \(rewrite)")
+    }
+    // One head row per label and one tagger row per tag: an empty list decides nothing, and a
+    // repeated name would make two rows answer for one label.
+    let nameLists: [(key: String, names: [String]?)] = [("labels", config.labels), ("token_tags", config.tokenTags)]
+    for (key, names) in nameLists {
+      guard let names else { continue }
+      guard !names.isEmpty, !names.contains(""), Set(names).count == names.count else {
+        throw .badConfig(path: path, reason: "'\(key)' must list distinct, non-empty names, one per row of the weights, but is \(names); \(rewrite)")
+      }
     }
     guard config.hiddenSize == base.hiddenSize, config.heads == base.heads, config.intermediateSize == base.intermediateSize else {
       throw .badConfig(path: path, reason: "layer shapes (hidden \(config.hiddenSize), \(config.heads) heads, intermediate \(config.intermediateSize)) differ from the base's (\(base.hiddenSize), \(base.heads), \(base.intermediateSize))")

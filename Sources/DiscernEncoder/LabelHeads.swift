@@ -32,7 +32,30 @@ public struct LabelHeads: Sendable, Equatable {
 
   public var hiddenSize: Int { weights.first?.count ?? 0 }
 
-  /// Loads heads written by `save`.
+  /// The largest |weight| or |bias| a head (or the tuned encoder's span tagger) may hold. A head is
+  /// a logistic regression over a unit-length embedding, so its logit is at most |w|·1 + |b| per
+  /// label: trained heads stay near 1 (the shipped ones under 0.7), and a logit of ±40 already puts
+  /// σ within 1e-17 of 0 or 1. Past 1e4 a value is no training result but a corrupt or hand-made
+  /// file, and values nearer Float's limit (3e38) overflow to ±inf in the dot product, where
+  /// inf − inf gives the NaN that made every probability null.
+  public static let maxMagnitude: Float = 1e4
+
+  /// Refuses any value of `tensor` (rows named by `rows`, row-major) that is NaN, infinite or past
+  /// `maxMagnitude`, naming the first such value's row and column.
+  public static func checkValues(_ values: [Float], tensor: String, rows: [String], path: String, fix: String) throws(EncoderError) {
+    guard let index = values.firstIndex(where: { !$0.isFinite || abs($0) > maxMagnitude }) else { return }
+    let width = max(1, values.count / max(1, rows.count))
+    let (row, column) = index.quotientAndRemainder(dividingBy: width)
+    let name = rows.indices.contains(row) ? rows[row] : "?"
+    let place = width == 1 ? "'\(name)'" : "row \(row) ('\(name)'), column \(column)"
+    throw .badHeads(
+      path: path,
+      reason: "tensor '\(tensor)' holds \(values[index]) at \(place); every weight must be a finite number of magnitude at "
+        + "most \(Int(maxMagnitude)), so the file is corrupt: \(fix)")
+  }
+
+  /// Loads heads written by `save`, refusing any that could not decide: no labels, repeated labels,
+  /// or a weight or bias that is not finite or past `maxMagnitude`.
   public init(path: String) throws(EncoderError) {
     let file: SafeTensorsFile
     do {
@@ -40,25 +63,33 @@ public struct LabelHeads: Sendable, Equatable {
     } catch {
       throw .weights(error)
     }
+    let retrain = "retrain the model (discern train --corpus DIR --out FOLDER)"
     guard file.metadata["format"] == Self.format else {
       throw .badHeads(path: path, reason: "not a label-heads file (metadata 'format' should be '\(Self.format)')")
     }
     guard let labelsJSON = file.metadata["labels"],
-      let labels = try? JSONDecoder().decode([String].self, from: Data(labelsJSON.utf8)), !labels.isEmpty
+      let labels = try? JSONDecoder().decode([String].self, from: Data(labelsJSON.utf8))
     else { throw .badHeads(path: path, reason: "metadata 'labels' is not a JSON array of label names") }
+    guard !labels.isEmpty, !labels.contains(""), Set(labels).count == labels.count else {
+      throw .badHeads(
+        path: path, reason: "metadata 'labels' must name each head's label once, but is \(labels); \(retrain)")
+    }
     guard let encoder = file.metadata["encoder"] else {
       throw .badHeads(path: path, reason: "metadata 'encoder' (the fingerprint the heads were trained on) is missing")
     }
-    guard let shape = file.tensors["weight"]?.shape, shape.count == 2, shape[0] == labels.count else {
+    guard let shape = file.tensors["weight"]?.shape, shape.count == 2, shape[0] == labels.count, shape[1] > 0 else {
       throw .badHeads(path: path, reason: "tensor 'weight' must be [\(labels.count) labels, hidden size]")
     }
+    let weights: [Float], biases: [Float]
     do {
-      self.init(
-        labels: labels, flatWeights: try file.floats("weight", shape: shape), hidden: shape[1],
-        biases: try file.floats("bias", shape: [labels.count]), encoder: encoder)
+      weights = try file.floats("weight", shape: shape)
+      biases = try file.floats("bias", shape: [labels.count])
     } catch {
       throw .weights(error)
     }
+    try Self.checkValues(weights, tensor: "weight", rows: labels, path: path, fix: retrain)
+    try Self.checkValues(biases, tensor: "bias", rows: labels, path: path, fix: retrain)
+    self.init(labels: labels, flatWeights: weights, hidden: shape[1], biases: biases, encoder: encoder)
   }
 
   public func save(to path: String) throws {
