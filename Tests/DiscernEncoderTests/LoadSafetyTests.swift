@@ -64,7 +64,8 @@ enum LoadSafety {
     let configData = try #require(FileManager.default.contents(atPath: studentFolder + "/config.json"))
     var config = try #require(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
     var base = try #require(config["base"] as? [String: Any])
-    base["fingerprint"] = try #require(baseFingerprint)
+    let fingerprint: String = try #require(baseFingerprint)
+    base["fingerprint"] = fingerprint
     config["base"] = base
     editConfig(&config)
     try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: URL(fileURLWithPath: folder + "/config.json"))
