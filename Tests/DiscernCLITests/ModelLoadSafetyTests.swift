@@ -132,6 +132,28 @@ extension CLITests {
         """)
   }
 
+  /// An isotonic step's probability is used as it is: outside 0…1 it is no probability.
+  @Test func anIsotonicStepOutsideZeroToOneIsRefused() throws {
+    let label = try #require(try shippedLabels().first)
+    let model = try corruptedModel(edit: { model in
+      var labels = model["labels"] as! [String: Any]
+      var entry = labels[label] as! [String: Any]
+      var calibration = entry["calibration"] as! [String: Any]
+      calibration["fused"] = ["isotonic": ["steps": [["upTo": 0.5, "probability": 0.2], ["upTo": 3.0, "probability": 1.5]]]]
+      entry["calibration"] = calibration
+      labels[label] = entry
+      model["labels"] = labels
+    })
+    let run = try auditRulesOnly(model: model)
+    #expect(run.status == 1)
+    #expect(
+      run.stderr == """
+        error: '\(model)/model.json': labels.\(label).calibration.fused.isotonic.steps[1].probability is 1.5, expected a probability \
+        from 0 to 1; the file is corrupt or hand-edited: restore it or retrain it (discern train --corpus DIR --out \(model))
+
+        """)
+  }
+
   /// A small encoder folder: `config` overrides on valid sizes, a vocabulary of the special tokens,
   /// and `weights` as model.safetensors.
   func smallEncoder(config overrides: [String: Any] = [:], weightsHeader: String = "{}") throws -> String {
