@@ -18,6 +18,8 @@ public struct Decision: Sendable, Codable {
   /// Rules a PCRE2 limit stopped on this message: each kept what it found before the limit, so its
   /// evidence may be incomplete (a moderator should read the message itself).
   public let limits: [LimitEvent]
+  /// The scalar ranges set aside as padding (the decision is the rest's); empty for most messages.
+  public var padding: [Range<Int>] = []
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
 }
@@ -134,9 +136,42 @@ extension Engine {
   /// `.rulesOnly`. Reuse one matcher per thread.
   /// `modelSpans` are the encoder's tagger's spans for this message, shown beside the rules' and
   /// cited by the rationale.
+  ///
+  /// A message with padding (`PaddedMessage`: runs of emoji, punctuation, whitespace, zero-width
+  /// characters, a word or phrase repeated four times or more) is decided on its core, so padding
+  /// cannot move the decision; its spans are shown on the message as written, and the rationale
+  /// says what was set aside. The encoder reads the core itself (padded messages are rare).
   public func decide(
     _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan] = [], thresholds: [String: Double] = [:],
     matcher: PCRE2Matcher = PCRE2Matcher()
+  ) -> Decision {
+    guard let padded = PaddedMessage.strip(text) else {
+      return decideAsWritten(text, variant: variant, encoderLogits: encoderLogits, modelSpans: modelSpans, thresholds: thresholds, matcher: matcher)
+    }
+    var coreLogits: [Float]? = nil, coreSpans: [TaggedSpan] = []
+    if variant == .fused, let encoder {
+      let reading = encoder.read([padded.core])[0]
+      (coreLogits, coreSpans) = (heads.logits(reading.embedding), reading.spans)
+    }
+    let core = decideAsWritten(padded.core, variant: variant, encoderLogits: coreLogits, modelSpans: coreSpans, thresholds: thresholds, matcher: matcher)
+    let scalars = Array(text.unicodeScalars)
+    let spans = core.spans.map { span in
+      let range = padded.originalRange(span.start..<span.end)
+      var view = String.UnicodeScalarView()
+      view.append(contentsOf: scalars[range])
+      return Span(
+        type: span.type, rule: span.rule, start: range.lowerBound, end: range.upperBound, text: String(view), source: span.source,
+        confidence: span.confidence)
+    }
+    let note = " Read without its padding: \(padded.removedCount) of \(scalars.count) characters (repeats, zero-width or extra whitespace) set aside."
+    return Decision(
+      text: text, labels: core.labels, spans: spans, emoji: core.emoji, rationale: core.rationale + note, hits: core.hits, limits: core.limits,
+      padding: padded.removed)
+  }
+
+  func decideAsWritten(
+    _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan], thresholds: [String: Double],
+    matcher: PCRE2Matcher
   ) -> Decision {
     precondition(variant == .rulesOnly || encoderLogits != nil, "a fused decision needs the encoder's logits")
     let evaluation = ruleSet.evaluate(text, matcher: matcher)

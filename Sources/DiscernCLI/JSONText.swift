@@ -118,6 +118,14 @@ struct JSONText {
       }
       self += "],"
     }
+    if !decision.padding.isEmpty {
+      key("padding"); self += "["
+      for (i, range) in decision.padding.enumerated() {
+        if i > 0 { self += "," }
+        raw("[\(range.lowerBound),\(range.upperBound)]")
+      }
+      self += "],"
+    }
     key("rationale"); string(decision.rationale); self += ","
     key("spans"); self += "["
     for (i, span) in decision.spans.enumerated() {
