@@ -223,6 +223,7 @@ struct TunedEncoderLoadSafetyTests {
   /// -1 layers made `0..<-1`, a trap.
   @Test func aStudentWithNegativeLayersIsRefused() throws {
     let tuned = try LoadSafety.student(editConfig: { $0["num_hidden_layers"] = -1 })
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badConfig(
         path: tuned + "/config.json", reason: "num_hidden_layers is -1, but it must be a positive integer; \(Self.rewrite)")
@@ -231,6 +232,7 @@ struct TunedEncoderLoadSafetyTests {
 
   @Test func aStudentClaimingMoreLayersThanItHoldsIsRefused() throws {
     let tuned = try LoadSafety.student(editConfig: { $0["num_hidden_layers"] = 5 })
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badConfig(
         path: tuned + "/config.json",
@@ -242,6 +244,7 @@ struct TunedEncoderLoadSafetyTests {
   @Test(arguments: [[String](), ["self_harm", "self_harm", "harmed_by_others"]])
   func aStudentWithoutDistinctLabelsIsRefused(labels: [String]) throws {
     let tuned = try LoadSafety.student(editConfig: { $0["labels"] = labels })
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badConfig(
         path: tuned + "/config.json",
@@ -251,6 +254,7 @@ struct TunedEncoderLoadSafetyTests {
 
   @Test func aNaNInTheStudentsHeadsIsRefused() throws {
     let tuned = try LoadSafety.student(editTensors: { $0["heads.weight"]!.values[384 + 5] = .nan })
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badHeads(
         path: tuned + "/model.safetensors",
@@ -261,6 +265,7 @@ struct TunedEncoderLoadSafetyTests {
 
   @Test func anAbsurdBiasInTheStudentsHeadsIsRefused() throws {
     let tuned = try LoadSafety.student(editTensors: { $0["heads.bias"]!.values[2] = 1e30 })
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badHeads(
         path: tuned + "/model.safetensors",
@@ -281,10 +286,13 @@ struct TunedEncoderLoadSafetyTests {
         })
     }
     var weight = [Float](repeating: 0.01, count: 3 * 384)
-    let sound = try BertEncoder(folder: encoderFolder, tuned: try withTagger(weight), gloss: LoadSafety.glossless)
+    let soundFolder = try withTagger(weight)
+    defer { try? FileManager.default.removeItem(atPath: soundFolder) }
+    let sound = try BertEncoder(folder: encoderFolder, tuned: soundFolder, gloss: LoadSafety.glossless)
     #expect(sound.tagger?.tags == tags)
     weight[2 * 384] = -.infinity
     let tuned = try withTagger(weight)
+    defer { try? FileManager.default.removeItem(atPath: tuned) }
     #expect(
       throws: EncoderError.badHeads(
         path: tuned + "/model.safetensors",
