@@ -12,6 +12,9 @@ import Foundation
 ///                           [--precision fp32|int8] [--batch 1]
 ///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
 ///         as one JSON line
+///     discern-bench startup --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--runs 5]
+///         what the encoder's fingerprint (every byte of the weights and vocabulary) costs at start-up:
+///         median load time, median fingerprint time over the same files, and their ratio, as one JSON line
 ///     discern-bench cosine --corpus FILE.jsonl|DIR [--split test] [--limit N] [--threads 2]
 ///         cosine of int8 to fp32 pooled embeddings over the corpus texts, one JSON line per file
 enum Bench {
@@ -29,6 +32,12 @@ enum Bench {
       try cosineToFloat(
         folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", corpus: corpus, split: options["split"],
         limit: Int(options["limit"] ?? "") ?? .max, threads: Int(options["threads"] ?? "2") ?? 2)
+      return
+    }
+    if command == "startup" {
+      try benchStartup(
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"] ?? "Models/default/encoder",
+        runs: Int(options["runs"] ?? "5") ?? 5)
       return
     }
     if command == "encoder" {
@@ -184,3 +193,23 @@ enum Bench {
 }
 
 try Bench.main()
+
+/// Load time against the fingerprint's share of it, measured in the same run (a ratio, since
+/// absolute times drift between machines).
+func benchStartup(folder: String, tuned: String, runs: Int) throws {
+  func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+  var loads: [Double] = [], prints: [Double] = []
+  let config = FileManager.default.contents(atPath: folder + "/config.json") ?? Data()
+  let vocabulary = FileManager.default.contents(atPath: folder + "/vocab.txt") ?? Data()
+  for _ in 0..<max(1, runs) {
+    var start = DispatchTime.now().uptimeNanoseconds
+    _ = try BertEncoder(folder: folder, tuned: tuned, precision: .int8, gloss: InputGloss(identity: "bench") { $0 })
+    loads.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    start = DispatchTime.now().uptimeNanoseconds
+    _ = try SafeTensorsFile(path: folder + "/model.safetensors").fingerprint(extra: config + vocabulary)
+    _ = try SafeTensorsFile(path: tuned + "/model.safetensors").fingerprint()
+    prints.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+  }
+  let (load, fingerprint) = (median(loads), median(prints))
+  print(#"{"bench":"startup","load_ms":\#(String(format: "%.1f", load)),"fingerprint_ms":\#(String(format: "%.1f", fingerprint)),"fingerprint_share":\#(String(format: "%.3f", fingerprint / load))}"#)
+}

@@ -174,8 +174,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     return FloatTensor(owned: owned, shape: shape)
   }
 
-  /// FNV-1a (64-bit) over `extra` (e.g. the config), the header and the first 256 bytes of every
-  /// tensor: cheap at load, and different for any other model or fine-tune.
+  /// FNV-1a (64-bit) over `extra` (e.g. the config and vocabulary), then every byte of the file:
+  /// a change to any weight changes it (a fingerprint of the header and each tensor's first bytes
+  /// let a zeroed embedding row through unnoticed).
   public func fingerprint(extra: Data = Data()) -> String {
     var hash = FNV1a()
     hash.mix(extra)
