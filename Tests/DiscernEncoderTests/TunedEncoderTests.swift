@@ -72,7 +72,7 @@ struct TunedEncoderTests {
     try FileManager.default.copyItem(atPath: studentFolder + "/model.safetensors", toPath: folder + "/model.safetensors")
     let base = try BertEncoder(folder: encoderFolder).fingerprint
     #expect {
-      try BertEncoder(folder: encoderFolder, tuned: folder)
+      try BertEncoder(folder: encoderFolder, tuned: folder, gloss: InputGloss(identity: "none") { $0 })
     } throws: { error in
       "\(error)"
         == "'\(folder)' extends base encoder all-MiniLM-L6-v2 (fnv1a64:1234), but '\(encoderFolder)' is \(base); "
@@ -86,7 +86,7 @@ struct TunedEncoderTests {
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try FileManager.default.copyItem(atPath: studentFolder + "/config.json", toPath: folder + "/config.json")
     #expect(throws: EncoderError.missingFile(folder: folder, file: "model.safetensors")) {
-      try BertEncoder(folder: encoderFolder, tuned: folder)
+      try BertEncoder(folder: encoderFolder, tuned: folder, gloss: InputGloss(identity: "none") { $0 })
     }
   }
 }
