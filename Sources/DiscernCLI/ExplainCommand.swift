@@ -41,7 +41,7 @@ struct ExplainCommand: ParsableCommand {
     let colour = !noColor && isatty(STDOUT_FILENO) == 1
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {
-        print(json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
+        try OutputFile.standardOutput.write((json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour)) + "\n")
       }
     }
   }
