@@ -11,8 +11,9 @@ struct AuditCommand: ParsableCommand {
     discussion: """
       Each input line is a JSON object with 'text' (and optionally 'id' and any other keys, passed \
       through under 'metadata'). Each output line is the 'discern explain --json' object plus 'id' and \
-      the input 'line'; a line that cannot be decided (invalid JSON or UTF-8, no 'text', over the size \
-      limit) gives {"line", "id", "error"} instead. Reads and writes as it goes, in batches.
+      the input 'line', and 'fingerprints' of the input line, the rules and the model (what --resume \
+      checks); a line that cannot be decided (invalid JSON or UTF-8, no 'text', over the size limit) \
+      gives {"line", "id", "fingerprints", "error"} instead. Reads and writes as it goes, in batches.
       """)
 
   @OptionGroup var rulesOptions: RulesOptions
@@ -40,7 +41,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Also decide with this model folder as a baseline, and report every decision that flips (with --baseline-rules, both form the baseline).")
   var baselineModel: String?
 
-  @Flag(help: "Continue an interrupted audit (JSONL or CSV --out): keep the complete records already there, check they are this input's first records, and audit only the records after them.")
+  @Flag(help: "Continue an interrupted audit (JSONL or CSV --out): keep the complete records already there, check they are this input's first records decided by these rules and this model, and audit only the records after them.")
   var resume = false
 
   @Option(help: "Messages per batch (default 64 with the encoder, 256 rules-only).")
@@ -52,44 +53,45 @@ struct AuditCommand: ParsableCommand {
   var csvInput: Bool { csv || input.lowercased().hasSuffix(".csv") }
   var csvOutput: Bool { out?.lowercased().hasSuffix(".csv") ?? false }
 
+  /// Bounds that keep every size the audit computes from them far from overflow.
+  static let maxBytesRange = 1...(1 << 30)
+  static let batchRange = 1...65_536
+
+  /// Longest input line or record read whole: JSON escapes can take six bytes per character, so past
+  /// this the text cannot be within --max-bytes and the line is skipped unread, as an error record.
+  var maxRecordBytes: Int { maxBytes * 6 + 4096 }
+
   func validate() throws {
-    if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
+    if let batch, !Self.batchRange.contains(batch) {
+      throw ValidationError("--batch must be between \(Self.batchRange.lowerBound) and \(Self.batchRange.upperBound) messages; got \(batch).")
+    }
+    guard Self.maxBytesRange.contains(maxBytes) else {
+      throw ValidationError(
+        "--max-bytes must be between \(Self.maxBytesRange.lowerBound) and \(Self.maxBytesRange.upperBound) (1 GiB); got \(maxBytes).")
+    }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
     if resume && (baselineRules != nil || baselineModel != nil) { throw ValidationError("an impact diff needs the whole input in one run; leave out --resume.") }
   }
 
   func run() throws {
-    guard let reader = input == "-" ? LineReader(handle: .standardInput) : LineReader(path: input) else {
-      throw ValidationError("Cannot read '\(input)'.")
-    }
-    var records = CSVRecordReader(lines: reader)
-    if csvInput, !records.readHeader() {
-      throw ValidationError("'\(input)': \(records.headerError ?? "unreadable CSV header")")
-    }
+    let (lines, inputFile) = try openInput()
+    // The output is opened and locked before the engine loads, so that a refusal comes at once, and
+    // nothing in it is emptied before the checks.
+    let output = try out.map { try OutputFile.audit(path: $0, input: inputFile, inputName: input == "-" ? "on standard input" : "'\(input)'", keep: resume) }
+      ?? .standardOutput
+    let inputs = AuditInputReader(lines: lines, csv: csvInput, maxBytes: maxBytes)
+    try inputs.readHeader()
     // Rules-only needs no encoder weights: loading them would be most of a small audit's time.
     let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
-    let output: FileHandle
-    // The input lines of the records an interrupted run already wrote, when resuming.
-    var saved: [Int] = []
-    let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl
-    // Whether the output already starts with the CSV header (an interrupted CSV audit).
-    var headerWritten = false
-    if let out {
-      let resuming = resume && FileManager.default.fileExists(atPath: out)
-      if resuming { (saved, headerWritten) = try Self.savedRecords(in: out, csvHeader: format.header) }
-      // Opened in place (created or truncated, or appended to when resuming), never replaced: the
-      // path may be a device such as /dev/null, or a file another process is watching.
-      let descriptor = open(out, O_WRONLY | O_CREAT | (resuming ? O_APPEND : O_TRUNC), 0o644)
-      guard descriptor >= 0 else { throw ValidationError("Cannot write '\(out)': \(String(cString: strerror(errno))).") }
-      output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-    } else {
-      output = .standardOutput
-    }
-    var auditor = Auditor(engine: engine, maxBytes: maxBytes)
-    auditor.variant = rulesOnly ? .rulesOnly : .fused
-    auditor.format = format
+    let variant: Engine.Variant = rulesOnly ? .rulesOnly : .fused
+    let fingerprints = EngineFingerprints(
+      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, variant: variant, encoder: engine.encoder?.fingerprint,
+      lexicon: encoderOptions.lexicon)
+    let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl(fingerprints)
+    var auditor = Auditor(engine: engine, maxBytes: maxBytes, format: format)
+    auditor.variant = variant
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
     if baselineRules != nil || baselineModel != nil {
       let model = baselineModel ?? engineOptions.model
@@ -100,48 +102,26 @@ struct AuditCommand: ParsableCommand {
       auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
       auditor.impact = AuditImpact()
     }
-    if let header = format.header, !headerWritten { output.write(Data((header + "\n").utf8)) }
-    var count = 0
-    let done = saved.count
-    // Set when the saved records are not this input's first records (another input, or edited).
-    var mismatch: String? = nil
+    let (done, headerWritten) = try resume ? resumeAfterSaved(in: output, auditor: auditor, engine: fingerprints, inputs: inputs) : (0, false)
+    if let header = format.header, !headerWritten { try output.write(header + "\n") }
     let batchSize = batch ?? (rulesOnly ? 256 : 64)
-    let batches = BatchReader { [csvInput, out] in
-      var inputs: [AuditInput] = []
-      while inputs.count < batchSize {
-        let next: AuditInput
-        if csvInput {
-          guard let (line, bytes) = records.nextRecord() else { break }
-          next = AuditInput(line: line, bytes: bytes, header: records.header)
-        } else {
-          guard let bytes = reader.next() else { break }
-          next = AuditInput(line: count + 1, bytes: bytes)
-        }
-        count += 1
-        if count > done {
-          inputs.append(next)
-        } else if next.line != saved[count - 1] {
-          mismatch =
-            "'\(out ?? "")' record \(count) is the record of input line \(saved[count - 1]), but the input's record \(count) "
-            + "starts at line \(next.line); was it written from another input? Cannot resume from it."
-          return nil
-        }
-      }
-      return inputs.isEmpty ? nil : BatchReader.Batch(inputs: inputs, bytesRead: reader.bytesRead)
+    let batches = BatchReader {
+      var next: [AuditInput] = []
+      while next.count < batchSize, let record = inputs.next() { next.append(record) }
+      return next.isEmpty ? nil : BatchReader.Batch(inputs: next, bytesRead: lines.bytesRead)
     }
     let writer = BackgroundWriter(output)
-    let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: reader.totalBytes) : nil
+    let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: lines.totalBytes) : nil
     var audited = 0
-    while let next = batches.next() {
+    while writer.failure == nil, let next = batches.next() {
       for block in auditor.decide(next.inputs) { writer.write(block) }
       audited += next.inputs.count
       progress?.show(records: audited, bytes: next.bytesRead)
     }
-    writer.finish()
+    try writer.finish()
     progress?.finish()
-    if let mismatch { throw ValidationError(mismatch) }
-    if count < done {
-      throw ValidationError("'\(out ?? "")' holds \(done) records but the input has only \(count); was it written from another input? Cannot resume from it.")
+    if let failure = lines.failure {
+      throw AuditError("cannot read \(lines.name) past its first \(inputs.count) records: \(failure); their records were written.")
     }
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
     progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
@@ -161,55 +141,28 @@ struct AuditCommand: ParsableCommand {
     }
   }
 
-  /// The input line of each record an earlier run left complete in `path` — JSON lines, or CSV rows
-  /// after `csvHeader` (a quoted cell may hold line breaks; the first cell is the line) — and whether
-  /// the CSV header is there, after cutting off a half-written last record. The lines must rise
-  /// record by record (the auditor then checks them against the input's own records), or resuming
-  /// would duplicate or skip records.
-  static func savedRecords(in path: String, csvHeader header: String?) throws -> (lines: [Int], header: Bool) {
-    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("Cannot read '\(path)'.") }
-    // Records end at line breaks (for CSV, those outside quotes).
-    var records: [Range<Int>] = []
-    var start = 0
-    var quoted = false
-    for (offset, byte) in data.enumerated() {
-      if header != nil, byte == UInt8(ascii: "\"") { quoted.toggle() }
-      if byte == UInt8(ascii: "\n"), !quoted {
-        if offset > start { records.append(start..<offset) }
-        start = offset + 1
-      }
+  /// Checks the records an interrupted audit left in `--out` against this input and engine, reading
+  /// the input up to just after them, and only once they pass cuts off the half-written record at
+  /// the end. Returns how many records are done and whether the CSV header is there.
+  func resumeAfterSaved(in output: OutputFile, auditor: Auditor, engine: EngineFingerprints, inputs: AuditInputReader) throws -> (Int, Bool) {
+    // A record repeats its text (escaped) with spans and rationale: far past the input's limit a
+    // complete line cannot be an audit record, and is not read whole.
+    var saved = try SavedRecords(path: out ?? "", csvHeader: auditor.format.header, maxRecordBytes: max(4 << 20, maxRecordBytes * 32))
+    let done = try ResumeCheck(auditor: auditor, engine: engine).run(&saved, against: inputs)
+    if output.isRegularFile { try output.truncate(to: saved.completeBytes) }
+    return (done, saved.sawHeader)
+  }
+
+  /// The input's lines, and which file it is when it is a regular file (standard input may be one).
+  func openInput() throws -> (LineReader, FileIdentity?) {
+    let descriptor = input == "-" ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw AuditError("cannot read '\(input)': \(String(cString: strerror(errno))).") }
+    var info = stat()
+    if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+      throw AuditError("'\(input)' is a directory; give a JSONL or CSV file, or '-' for standard input.")
     }
-    if start < data.count {
-      guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("Cannot write '\(path)'.") }
-      handle.truncateFile(atOffset: UInt64(start))
-      handle.closeFile()
-    }
-    let noun = header == nil ? "record" : "row"
-    var lines: [Int] = []
-    var sawHeader = false
-    for record in records {
-      if let header, !sawHeader {
-        guard String(decoding: data[record], as: UTF8.self) == header else {
-          throw ValidationError("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
-        }
-        sawHeader = true
-        continue
-      }
-      let line =
-        header == nil
-        ? (try? JSONSerialization.jsonObject(with: data[record]) as? [String: Any])?["line"] as? Int
-        : CSV.fields(String(decoding: data[record], as: UTF8.self))?.first.flatMap { Int($0) }
-      guard let line else {
-        let missing = header == nil ? "no 'line'" : "no line number first"
-        throw ValidationError("'\(path)' \(noun) \(lines.count + 1) is not an audit \(noun) (\(missing)); cannot resume from it.")
-      }
-      guard line > (lines.last ?? 0) else {
-        throw ValidationError(
-          "'\(path)' \(noun) \(lines.count + 1) is the \(noun) of input line \(line), after line \(lines.last ?? 0); cannot resume from it.")
-      }
-      lines.append(line)
-    }
-    return (lines, sawHeader)
+    let name = input == "-" ? "standard input" : "'\(input)'"
+    return (LineReader(descriptor: descriptor, name: name, maxLineBytes: maxRecordBytes, owned: input != "-"), FileIdentity(descriptor: descriptor))
   }
 }
 
@@ -237,8 +190,8 @@ final class AuditProgress {
 struct Auditor {
   let engine: Engine
   let maxBytes: Int
+  let format: AuditRecordFormat
   var variant: Engine.Variant = .fused
-  var format: AuditRecordFormat = .jsonl
   var report: AuditReport? = nil
   /// The configuration a change is compared against, and what flipped.
   var baseline: Engine? = nil
@@ -252,11 +205,7 @@ struct Auditor {
 
   func parse(_ input: AuditInput) -> Parsed {
     let bytes = input.bytes
-    // JSON escapes can take six bytes per character; past that, the text cannot be within the limit
-    // and the line is not worth parsing.
-    guard bytes.count <= maxBytes * 6 + 4096 else {
-      return .error(id: nil, reason: "record of \(bytes.count) bytes is over the size limit (\(maxBytes) bytes of text)")
-    }
+    if let problem = input.problem { return .error(id: nil, reason: problem) }
     guard let string = String(validating: bytes, as: UTF8.self) else {
       let offset = firstInvalidUTF8(bytes)
       return .error(id: nil, reason: "invalid UTF-8 at byte \(offset) of the \(input.header == nil ? "line" : "record")")
@@ -297,6 +246,14 @@ struct Auditor {
       return .error(id: id, reason: "message of \(text.utf8.count) bytes is over the size limit (\(maxBytes))")
     }
     return .message(id: id, text: text, metadata: metadata)
+  }
+
+  /// The id and metadata cell a CSV row repeats of `input` (an error row has no metadata).
+  func identity(_ input: AuditInput) -> (id: String?, metadata: String) {
+    switch parse(input) {
+    case .message(let id, _, let metadata): (id, String(decoding: metadata.json, as: UTF8.self))
+    case .error(let id, _): (id, "")
+    }
   }
 
   static func isNumber(_ raw: String) -> Bool { raw.first.map { $0 == "-" || $0.isASCII && $0.isNumber } ?? false }
@@ -348,10 +305,10 @@ struct Auditor {
           decision = engine.decide(
             text, variant: variant, encoderLogits: reading.map { engine.heads.logits($0.embedding) }, modelSpans: reading?.spans ?? [],
             matcher: matcher)
-          format.write(into: &part.block, line: inputs[index].line, id: id, decision: decision, error: nil, metadata: metadata)
+          format.write(into: &part.block, input: inputs[index], id: id, decision: decision, error: nil, metadata: metadata)
         case .error(let id, let reason):
           part.errors += 1
-          format.write(into: &part.block, line: inputs[index].line, id: id, decision: nil, error: reason, metadata: .none)
+          format.write(into: &part.block, input: inputs[index], id: id, decision: nil, error: reason, metadata: .none)
         }
         part.block.raw("\n")
         if keep { part.kept.append((item, decision)) }
@@ -385,52 +342,5 @@ struct Auditor {
     var block = JSONText()
     var errors = 0
     var kept: [(Parsed, Decision?)] = []
-  }
-}
-
-/// Lines of a file or stream as raw bytes (no decoding, so invalid UTF-8 reaches the auditor), read
-/// in 1 MB chunks: memory holds one chunk and the current line.
-final class LineReader {
-  private let handle: FileHandle
-  /// Bytes of the lines handed out so far, and the input's size when it is a regular file (for the ETA).
-  private(set) var bytesRead = 0
-  let totalBytes: Int?
-  private var buffer: [UInt8] = []
-  /// Where the unread part of `buffer` starts (consumed lines are not copied away one by one).
-  private var start = 0
-  private var finished = false
-
-  init(handle: FileHandle, totalBytes: Int? = nil) {
-    self.handle = handle
-    self.totalBytes = totalBytes
-  }
-
-  convenience init?(path: String) {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-    self.init(handle: handle, totalBytes: size)
-  }
-
-  func next() -> [UInt8]? {
-    while true {
-      if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-        var end = newline
-        if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        defer { start = newline + 1 }
-        bytesRead += newline + 1 - start
-        return Array(buffer[start..<end])
-      }
-      if finished {
-        guard start < buffer.count else { return nil }
-        defer { buffer = []; start = 0 }
-        bytesRead += buffer.count - start
-        return Array(buffer[start...])
-      }
-      // Drop what was consumed, then read on.
-      buffer.removeFirst(start)
-      start = 0
-      let chunk = handle.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
-    }
   }
 }

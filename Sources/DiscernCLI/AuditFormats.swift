@@ -1,12 +1,70 @@
 import Discern
 import Foundation
 
-/// One input record: the line it starts on and its raw bytes (a JSON object, or a CSV row with the
-/// file's header).
+/// One input record: the line it starts on, its raw bytes (a JSON object, or a CSV row with the
+/// file's header) and their fingerprint, which its output record carries so that a resumed audit can
+/// tell its own input from another.
 struct AuditInput {
   let line: Int
   let bytes: [UInt8]
+  /// FNV-1a of the record's bytes (see `LineReader` for a line too long to keep).
+  let fingerprint: UInt64
   var header: [String]? = nil
+  /// Why the reader could not hand the record over whole (over the size limit, a quote never
+  /// closed): it becomes an error record saying so.
+  var problem: String? = nil
+
+  init(line: Int, bytes: [UInt8], fingerprint: UInt64? = nil, problem: String? = nil) {
+    self.line = line
+    self.bytes = bytes
+    self.fingerprint = fingerprint ?? Fingerprint.of(bytes)
+    self.problem = problem
+  }
+
+  /// The error a record over the size limit gets.
+  static func overLimit(_ bytes: Int, maxBytes: Int) -> String {
+    "record of \(bytes) bytes is over the size limit (\(maxBytes) bytes of text)"
+  }
+}
+
+/// The input's records in order, numbered by the line each starts on: JSON lines, or CSV records
+/// after the header.
+final class AuditInputReader {
+  let lines: LineReader
+  private var csv: CSVRecordReader?
+  let maxBytes: Int
+  /// Records handed out so far.
+  private(set) var count = 0
+
+  init(lines: LineReader, csv: Bool, maxBytes: Int) {
+    self.lines = lines
+    self.maxBytes = maxBytes
+    self.csv = csv ? CSVRecordReader(lines: lines, maxBytes: maxBytes) : nil
+  }
+
+  /// Reads the CSV header; throws why it is unusable (the audit cannot map columns without it).
+  func readHeader() throws(AuditError) {
+    guard csv != nil else { return }
+    if let error = csv!.readHeader() { throw AuditError("\(lines.name): \(error)") }
+  }
+
+  func next() -> AuditInput? {
+    let record: AuditInput?
+    if csv != nil {
+      var next = csv!.nextRecord()
+      next?.header = csv!.header
+      record = next
+    } else {
+      switch lines.next() {
+      case nil: record = nil
+      case .bytes(let bytes): record = AuditInput(line: count + 1, bytes: bytes)
+      case .tooLong(let length, let fingerprint):
+        record = AuditInput(line: count + 1, bytes: [], fingerprint: fingerprint, problem: AuditInput.overLimit(length, maxBytes: maxBytes))
+      }
+    }
+    if record != nil { count += 1 }
+    return record
+  }
 }
 
 /// An input record's fields besides `id` and `text`, passed through to its output record as one JSON
@@ -54,50 +112,127 @@ struct PassThrough {
 }
 
 /// CSV records (RFC 4180) over raw lines: a quoted field may hold commas, doubled quotes and line
-/// breaks, so one record can span several lines; it is numbered by the line it starts on.
+/// breaks, so one record can span several lines; it is numbered by the line it starts on. A quoted
+/// field must close within `maxLines` lines and the record's size limit, with nothing but ',' or the
+/// line's end after its closing quote: otherwise the quote was most likely a stray '"' at the start of a
+/// field, and reading on would swallow every row after it into one record. The record's first line
+/// then becomes an error record and the lines after it are read again as records of their own.
 struct CSVRecordReader {
   let lines: LineReader
+  let maxBytes: Int
+  /// Longest a record may be, as long as a line may be.
+  let maxRecordBytes: Int
+  static let maxLines = 1000
   private(set) var header: [String]?
-  private(set) var lineNumber = 0
-  /// Set when the header itself is unusable: the audit cannot map columns and stops.
-  private(set) var headerError: String?
+  /// The number of the last line taken from `lines`.
+  private var lineNumber = 0
+  /// Lines read ahead looking for a quote's end and given back when it did not come: read again first.
+  private var returned: [(number: Int, line: LineReader.Line)] = []
 
-  init(lines: LineReader) { self.lines = lines }
-
-  /// The next record's first line and bytes (line breaks inside quotes kept).
-  mutating func nextRecord() -> (line: Int, bytes: [UInt8])? {
-    guard var record = lines.next() else { return nil }
-    lineNumber += 1
-    let start = lineNumber
-    // An odd number of quote characters so far means a quoted field continues on the next line.
-    func quotes(_ bytes: [UInt8]) -> Int { bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) } }
-    var open = quotes(record) % 2 == 1
-    while open, let more = lines.next() {
-      lineNumber += 1
-      record.append(UInt8(ascii: "\n"))
-      record.append(contentsOf: more)
-      open = open != (quotes(more) % 2 == 1)
-    }
-    return (start, record)
+  init(lines: LineReader, maxBytes: Int) {
+    self.lines = lines
+    self.maxBytes = maxBytes
+    maxRecordBytes = lines.maxLineBytes
   }
 
-  /// Reads the header row; it must name a `text` column.
-  mutating func readHeader() -> Bool {
-    guard let (_, bytes) = nextRecord() else {
-      headerError = "the CSV input is empty: it needs a header row with a 'text' column"
-      return false
+  private mutating func nextLine() -> (number: Int, line: LineReader.Line)? {
+    if !returned.isEmpty { return returned.removeFirst() }
+    guard let line = lines.next() else { return nil }
+    lineNumber += 1
+    return (lineNumber, line)
+  }
+
+  /// The next record: its first line and bytes (line breaks inside quotes kept), or an error record.
+  mutating func nextRecord() -> AuditInput? {
+    guard let (start, first) = nextLine() else { return nil }
+    guard case .bytes(let firstBytes) = first else {
+      guard case .tooLong(let length, let fingerprint) = first else { return nil }
+      return AuditInput(line: start, bytes: [], fingerprint: fingerprint, problem: AuditInput.overLimit(length, maxBytes: maxBytes))
     }
-    guard let line = String(validating: bytes, as: UTF8.self), let fields = CSV.fields(line) else {
-      headerError = "line 1: the CSV header is not valid UTF-8 or has an unclosed quote"
-      return false
+    var quotes = CSVQuotes()
+    quotes.scan(firstBytes)
+    var record = firstBytes
+    var more: [(number: Int, line: LineReader.Line)] = []
+    while quotes.open {
+      let why: String
+      if let next = nextLine() {
+        more.append(next)
+        if case .bytes(let bytes) = next.line, record.count + 1 + bytes.count <= maxRecordBytes, more.count < Self.maxLines {
+          quotes.scan(bytes)
+          if !quotes.textAfterClosing {
+            record.append(UInt8(ascii: "\n"))
+            record.append(contentsOf: bytes)
+            continue
+          }
+          why = "closes on line \(next.number) with more text after its closing quote"
+        } else {
+          why = "does not close within \(Self.maxLines) lines (\(maxRecordBytes) bytes)"
+        }
+      } else {
+        why = "does not close before the end of the input"
+      }
+      returned.insert(contentsOf: more, at: 0)
+      return AuditInput(
+        line: start, bytes: firstBytes,
+        problem: "unclosed quote: the quoted field that starts on this line \(why); the lines after it are read as records "
+          + "of their own (a '\"' inside a field is written '\"\"', in a quoted field)")
+    }
+    return AuditInput(line: start, bytes: record)
+  }
+
+  /// Reads the header row; it must name a `text` column. Returns why it cannot be used, if it cannot.
+  mutating func readHeader() -> String? {
+    guard let record = nextRecord() else { return "the CSV input is empty: it needs a header row with a 'text' column" }
+    guard record.problem == nil, let line = String(validating: record.bytes, as: UTF8.self), let fields = CSV.fields(line) else {
+      return "line 1: the CSV header is not valid UTF-8, has an unclosed quote or is over the size limit"
     }
     let names = fields.map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }
     guard names.contains("text") else {
-      headerError = "line 1: the CSV header has no 'text' column (columns: \(names.joined(separator: ", ")))"
-      return false
+      return "line 1: the CSV header has no 'text' column (columns: \(names.joined(separator: ", ")))"
     }
     header = names
-    return true
+    return nil
+  }
+}
+
+/// RFC 4180's quoting followed byte by byte across a record's lines: a '"' opens a quoted field only
+/// at the start of a field (elsewhere it is text, as `CSV.fields` reads it), and inside one '""' is a
+/// quote and a lone '"' closes it.
+struct CSVQuotes {
+  /// A quoted field is open at the end of the last line scanned: the record goes on.
+  private(set) var open = false
+  /// In the last line scanned, a closing quote was followed by more than ',' or the line's end.
+  private(set) var textAfterClosing = false
+  private var fieldStart = true
+  private var justClosed = false
+
+  mutating func scan(_ line: [UInt8]) {
+    textAfterClosing = false
+    let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+    for byte in line {
+      if open {
+        if byte == quote {
+          open = false
+          justClosed = true
+        }
+      } else if justClosed {
+        justClosed = false
+        if byte == quote {
+          open = true
+        } else if byte == comma {
+          fieldStart = true
+        } else {
+          textAfterClosing = true
+          fieldStart = false
+        }
+      } else if byte == quote && fieldStart {
+        open = true
+        fieldStart = false
+      } else {
+        fieldStart = byte == comma
+      }
+    }
+    justClosed = false
   }
 }
 
@@ -144,10 +279,10 @@ enum CSV {
   }
 }
 
-/// How audit records are written: JSON lines (the explain object plus id, line and metadata) or CSV
-/// (one row per record, a fixed set of columns).
+/// How audit records are written: JSON lines (the explain object plus id, line, the fingerprints a
+/// resumed audit checks, and metadata) or CSV (one row per record, a fixed set of columns).
 enum AuditRecordFormat {
-  case jsonl
+  case jsonl(EngineFingerprints)
   case csv(labels: [String])
 
   var header: String? {
@@ -156,14 +291,16 @@ enum AuditRecordFormat {
     return (["line", "id", "error"] + perLabel + ["top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
   }
 
-  /// Appends one record (without its line break) to `json`.
-  func write(into json: inout JSONText, line: Int, id: String?, decision: Decision?, error: String?, metadata: PassThrough) {
+  /// Appends the record of `input` (without its line break) to `json`.
+  func write(into json: inout JSONText, input: AuditInput, id: String?, decision: Decision?, error: String?, metadata: PassThrough) {
     switch self {
-    case .jsonl:
-      // The decision's own JSON with id, line and metadata put in front.
+    case .jsonl(let engine):
+      // The decision's own JSON with id, line, fingerprints and metadata put in front.
       json.raw("{\"id\":")
       if let id { json.string(id) } else { json.raw("null") }
-      json.raw(",\"line\":\(line)")
+      json.raw(",\"line\":\(input.line),\"fingerprints\":{\"input\":\"\(Fingerprint.text(input.fingerprint))\",")
+      json.raw(engine.members)
+      json.raw("}")
       if !metadata.isEmpty {
         json.raw(",\"metadata\":")
         json.bytes.append(contentsOf: metadata.json)
@@ -177,7 +314,7 @@ enum AuditRecordFormat {
       json.raw(",")
       json.decision(decision!, opened: true)
     case .csv(let labels):
-      var cells = [String(line), id ?? "", error ?? ""]
+      var cells = [String(input.line), id ?? "", error ?? ""]
       for label in labels {
         let decided = decision?.label(label)
         cells += [decided.map { String(format: "%.4f", $0.probability) } ?? "", decided.map { $0.flagged ? "1" : "0" } ?? ""]

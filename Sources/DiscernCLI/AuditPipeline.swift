@@ -43,27 +43,41 @@ final class BatchReader: @unchecked Sendable {
   }
 }
 
-/// Writes on a serial queue of its own, in order, at most `depth` writes behind the caller.
+/// Writes on a serial queue of its own, in order, at most `depth` writes behind the caller. The first
+/// write that fails stops the writing; `failure` says why, and `finish` throws it.
 final class BackgroundWriter: @unchecked Sendable {
-  private let handle: FileHandle
+  private let file: OutputFile
   private let queue = DispatchQueue(label: "discern.audit.writer")
   private let slots: DispatchSemaphore
+  private let lock = NSLock()
+  private var error: AuditError?
 
-  init(_ handle: FileHandle, depth: Int = 2) {
-    self.handle = handle
+  init(_ file: OutputFile, depth: Int = 2) {
+    self.file = file
     slots = DispatchSemaphore(value: depth)
   }
+
+  /// The error that stopped the writing, once one has.
+  var failure: AuditError? { lock.withLock { error } }
 
   func write(_ bytes: [UInt8]) {
     slots.wait()
     queue.async { [self] in
-      handle.write(Data(bytes))
-      slots.signal()
+      defer { slots.signal() }
+      guard failure == nil else { return }
+      do throws(AuditError) {
+        try file.write(bytes)
+      } catch {
+        lock.withLock { self.error = error }
+      }
     }
   }
 
-  /// Returns once everything handed over is written.
-  func finish() { queue.sync {} }
+  /// Returns once everything handed over is written; throws what stopped the writing.
+  func finish() throws(AuditError) {
+    queue.sync {}
+    if let failure { throw failure }
+  }
 }
 
 /// A value handed to another thread by code that guarantees only one thread uses it at a time.
