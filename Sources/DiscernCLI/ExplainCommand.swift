@@ -101,6 +101,9 @@ enum DecisionView {
     for emoji in decision.emoji {
       lines.append("  emoji: \(emoji.emoji) \(emoji.name) — \(emoji.meaning); casual mention \(emoji.casualMention), serious intent \(emoji.seriousIntent)")
     }
+    for event in decision.limits {
+      lines.append("  limit: \(event.rule) stopped at its \(event.limit.rawValue) limit; what it found before counts, the rest of the message went unread by it")
+    }
     lines.append("  rationale: " + decision.rationale)
     return lines.joined(separator: "\n")
   }
