@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit train train-encoder model clean
+.PHONY: annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit train train-encoder model clean fuzz fuzz-smoke
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -148,6 +148,17 @@ annotations-quality: annotations $(DATA_VENV)/.installed
 # The shipped model on the annotated test split: per label, and errors per category, real and written apart.
 eval-annotated: annotations model
 	$(BIN) eval --corpus $(ANNOTATED) --split test
+
+# libFuzzer + ASan targets (Fuzz/README.md): the audit's JSONL scanner and CSV reader, the YAML loader and
+# rule compiler, the safetensors header parser and the WordPiece tokenizer, built with swiftc into
+# .build-fuzz/. `fuzz` runs each for FUZZ_SECONDS on a scratch corpus; `fuzz-smoke` runs each for 20 s,
+# then every input in Fuzz/regressions/ once. Both fail on any new finding.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	Fuzz/run.sh fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	Fuzz/run.sh smoke
 
 clean:
 	rm -rf .build
