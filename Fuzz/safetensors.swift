@@ -27,14 +27,12 @@ func write(_ bytes: UnsafeBufferPointer<UInt8>) {
   close(fd)
 }
 
-/// The scratch file goes when the process does (a crash leaves it; its name has the pid).
-let cleanup: Void = { atexit { unlink(path) } }()
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let bytes = UnsafeBufferPointer(start: data, count: size)
-  _ = cleanup
   write(bytes)
+  // The file is mapped once opened: the name can go at once (fork mode's jobs end without atexit).
+  defer { unlink(path) }
   let file: SafeTensorsFile
   do {
     file = try SafeTensorsFile(path: path)
