@@ -40,6 +40,8 @@ test: build model
 	$(BIN) lint Rules
 	$(BIN) test Rules
 	$(SWIFT) test
+	# Every crash the fuzzers ever found, run again, and a 20-second pass of each target (Fuzz/README.md).
+	Fuzz/run.sh smoke
 
 demo: build model
 	@echo "== discern lint Rules"

@@ -114,6 +114,8 @@ func streamed(limit: Int, _ file: UnsafeBufferPointer<UInt8>) -> [Seen] {
     start = i + 1
   }
   pieces.append(start..<file.count)
+  // A SEQPACKET message must fit the socket's buffer: longer pieces go in 32 KiB messages.
+  pieces = pieces.flatMap { piece in stride(from: piece.lowerBound, to: piece.upperBound, by: 1 << 15).map { $0..<min($0 + (1 << 15), piece.upperBound) } }
   var ends: [Int32] = [0, 0]
   guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &ends) == 0 else { fatalError("csv: socketpair failed") }
   let bytes = Array(file)

@@ -237,13 +237,15 @@ struct CSVQuotes {
 }
 
 enum CSV {
-  /// The fields of one record, or nil when a quote is left open.
+  /// The fields of one record, or nil when a quote is left open. Read scalar by scalar, as
+  /// `CSVQuotes` finds the record's end byte by byte: by Character, a quote or comma followed by a
+  /// combining mark or a zero-width joiner was one grapheme that was neither.
   static func fields(_ record: String) -> [String]? {
     var fields: [String] = []
-    var field = ""
+    var field = String.UnicodeScalarView()
     var quoted = false
-    var iterator = record.makeIterator()
-    var pending: Character? = nil
+    var iterator = record.unicodeScalars.makeIterator()
+    var pending: Unicode.Scalar? = nil
     while let c = pending ?? iterator.next() {
       pending = nil
       if quoted {
@@ -262,14 +264,14 @@ enum CSV {
       } else if c == "\"" && field.isEmpty {
         quoted = true
       } else if c == "," {
-        fields.append(field)
-        field = ""
+        fields.append(String(field))
+        field = String.UnicodeScalarView()
       } else {
         field.append(c)
       }
     }
     guard !quoted else { return nil }
-    fields.append(field)
+    fields.append(String(field))
     return fields
   }
 

@@ -82,7 +82,10 @@ final class LineReader {
         guard end - start <= maxLineBytes else { return tooLong(Skipped(), adding: start..<newline) }
         return .bytes(Array(buffer[start..<end]))
       }
-      if !atStreamStart, skipped != nil || buffer.count - start > maxLineBytes {
+      // A carriage return last in the buffer may be the line break's first half: not counted yet,
+      // or a line of exactly the limit would be over it whenever a read ended between CR and LF.
+      let pendingReturn = buffer.last == UInt8(ascii: "\r") ? 1 : 0
+      if !atStreamStart, skipped != nil || buffer.count - start - pendingReturn > maxLineBytes {
         // No line break yet and already over the limit: keep the count and hash, drop the bytes.
         skipped = tooLongSoFar(skipped, adding: start..<buffer.count)
         bytesRead += buffer.count - start

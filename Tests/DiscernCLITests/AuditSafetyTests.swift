@@ -288,6 +288,18 @@ import Testing
 
   // MARK: - Byte order marks and over-long lines
 
+  /// Found by the CSV fuzz target: fields were split by Character, and a quote or comma followed by
+  /// a combining mark (struck-through text) or a zero-width joiner was one grapheme that was neither.
+  @Test func aCSVFieldThatStartsWithACombiningMarkKeepsItsQuotesAndCommas() throws {
+    let csv = "id,text\n1,\"\u{0336}n\u{0336}o\u{0336}t ok, fine\"\n2,\u{0336}a,b\n"
+    let run = try discern("audit", "-", "--csv", "--rules-only", stdin: Data(csv.utf8))
+    #expect(run.status == 0, "\(run.stderr)")
+    let rows = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    #expect(rows.count == 2)
+    #expect(rows.first?["text"] as? String == "\u{0336}n\u{0336}o\u{0336}t ok, fine")
+    #expect(rows.last?["error"] as? String == "3 CSV fields where the header has 2")
+  }
+
   @Test func aByteOrderMarkStartsNoRecord() throws {
     let jsonl = try discern("audit", "-", "--rules-only", stdin: Data([0xEF, 0xBB, 0xBF]) + Data((Self.lines[1] + "\n").utf8))
     #expect(jsonl.status == 0, "\(jsonl.stderr)")
