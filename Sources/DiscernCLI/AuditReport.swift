@@ -27,6 +27,10 @@ struct AuditReport {
   var falseNegatives: [String: [Example]] = [:]
   /// Per rule: messages it fired on, and per label the labelled ones and the positives among them.
   var ruleHits: [String: Int] = [:]
+  /// Per rule and limit, the messages a PCRE2 limit stopped it on (its evidence there may be partial).
+  var limitStops: [String: Int] = [:]
+  /// Messages decided on their core, padding set aside.
+  var padded = 0
   var ruleLabelled: [String: [String: (count: Int, positive: Int)]] = [:]
   /// Per shadow rule and label: decisions its weight (pinned, or a what-if ±1) would have flipped.
   var shadowFlips: [String: [String: (up: Int, down: Int)]] = [:]
@@ -69,6 +73,8 @@ struct AuditReport {
   mutating func add(_ decision: Decision, id: String?, line: Int, metadata: [String: Any]) {
     decided += 1
     for rule in decision.hits.keys { ruleHits[rule, default: 0] += 1 }
+    for event in decision.limits { limitStops["\(event.rule)|\(event.limit.rawValue)", default: 0] += 1 }
+    if !decision.padding.isEmpty { padded += 1 }
     for label in decision.labels {
       let name = label.label
       histogram[name]![min(19, Int(label.probability * 20))] += 1
@@ -174,6 +180,18 @@ struct AuditReport {
             return String(format: "%.2f (%d)", Double(entry.positive) / Double(entry.count), entry.count)
           })
     }
+    out.append((
+      "Rules stopped by a matching limit",
+      [["rule", "limit", "messages"]] + limitStops.sorted { $0.key < $1.key }.map { key, count in
+        let parts = key.split(separator: "|").map(String.init)
+        return [parts[0], parts[1], "\(count)"]
+      },
+      limitStops.isEmpty
+        ? "No rule hit a matching limit."
+        : "On these messages the rule kept what it found before the limit and read no further: read them yourself (their records name the rule under 'limits')."))
+    out.append((
+      "Padding set aside", [["messages decided without their padding", "share"], ["\(padded)", percent(padded, decided)]],
+      "Repeated emoji, punctuation, words or phrases (four or more in a row), zero-width characters and long whitespace runs are set aside before deciding; each record's 'padding' says where."))
     out.append(("Rule hit frequencies", ruleRows, ruleHits.isEmpty ? "No rule fired." : "Precision: the share of labelled messages the rule fired on that carry the label (how many labelled)."))
     var shadowRows = [["shadow rule", "hits", "label", "weight", "would flag", "would unflag"]]
     for rule in shadowRules {

@@ -12,5 +12,11 @@ extension CLITests {
     #expect(run.status == 0)
     #expect(run.stdout.contains(#""limits":[{"limit":"jit_stack","rule":"hyperbole.laughter"}]"#))
     #expect(run.stdout.contains("Incomplete: hyperbole.laughter stopped at a matching limit on this message, so its evidence may be partial."))
+    // The audit report counts them per rule, so staff know which messages to read themselves.
+    let reported = try discern("audit", input, "--rules-only", "--report", folder + "/report", "--out", folder + "/out.jsonl")
+    #expect(reported.status == 0, "\(reported.stderr)")
+    let report = try String(contentsOfFile: folder + "/report/report.md", encoding: .utf8)
+    #expect(report.contains("## Rules stopped by a matching limit"))
+    #expect(report.contains("| hyperbole.laughter | jit_stack | 1 |"))
   }
 }
