@@ -88,7 +88,7 @@ struct AuditCommand: ParsableCommand {
     let variant: Engine.Variant = rulesOnly ? .rulesOnly : .fused
     let fingerprints = EngineFingerprints(
       rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, variant: variant, encoder: engine.encoder?.fingerprint,
-      lexicon: encoderOptions.lexicon)
+      lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
     let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl(fingerprints)
     var auditor = Auditor(engine: engine, maxBytes: maxBytes, format: format)
     auditor.variant = variant

@@ -1,4 +1,5 @@
 import Discern
+import DiscernRules
 import Foundation
 
 /// What decided an audit's records, as every JSONL record carries it: a fingerprint of the rules
@@ -16,7 +17,10 @@ struct EngineFingerprints: Equatable {
     members = "\"model\":\"\(model)\",\"rules\":\"\(rules)\""
   }
 
-  init(rules folder: String, policy: String, model: String, variant: Engine.Variant, encoder: String?, lexicon: String?) {
+  init(
+    rules folder: String, policy: String, model: String, variant: Engine.Variant, encoder: String?, lexicon: String?,
+    ruleLexicons: [Lexicon] = []
+  ) {
     let contents = { (path: String) in FileManager.default.contents(atPath: path) ?? Data() }
     var rules = Fingerprint()
     let packs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
@@ -25,6 +29,13 @@ struct EngineFingerprints: Equatable {
       rules.mix(contents(folder + "/" + name))
     }
     rules.mix(contents(policy))
+    // A pack names its lexicon by path, outside the folder: its rows change decisions as a rule does.
+    for lexicon in ruleLexicons {
+      rules.mix(lexicon.name + lexicon.version)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = .sortedKeys  // the same bytes in every process
+      if let rows = try? encoder.encode(lexicon.entries) { rules.mix(rows) }
+    }
     var hash = Fingerprint()
     for name in ["model.json", "heads.safetensors"] { hash.mix(contents(model + "/" + name)) }
     hash.mix(variant.rawValue)

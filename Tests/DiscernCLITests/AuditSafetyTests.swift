@@ -194,6 +194,22 @@ import Testing
     #expect(try file(cut) == before)
   }
 
+  /// A rule pack names its lexicon by a path outside the rules folder; a row edited there changes
+  /// decisions as a rule edit does, so the rules fingerprint covers it.
+  @Test func resumeRefusesAnEditedLexicon() throws {
+    let folder = try Self.temporaryFolder()
+    let (path, cut, _) = try interruptedAudit(in: folder)
+    for name in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + name, toPath: folder + "/" + name) }
+    let lexicon = folder + "/Lexicons/cesm.yaml"
+    let text = try String(contentsOfFile: lexicon, encoding: .utf8)
+    let edited = try #require(text.range(of: "serious_intent: high")).lowerBound
+    try text.replacingCharacters(in: edited..<text.index(edited, offsetBy: "serious_intent: high".count), with: "serious_intent: low")
+      .write(toFile: lexicon, atomically: true, encoding: .utf8)
+    let refused = try discern("audit", path, "--rules-only", "--rules", folder + "/Rules", "--out", cut, "--resume")
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("was decided with other rules or policy"))
+  }
+
   /// CSV rows have no fingerprint column: the id and the other cells they repeat are checked.
   @Test func aCSVResumeRefusesRowsWithAnotherInputsIds() throws {
     let folder = try Self.temporaryFolder()

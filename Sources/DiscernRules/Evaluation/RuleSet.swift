@@ -15,6 +15,11 @@ public final class RuleSet: Sendable {
   /// `rules[i].kind` and `rules[i].marks`, held apart: reading them through `rules[i]` copies the
   /// whole definition (a dozen retains) per rule per message.
   let kinds: [any RuleKind]
+  /// The emoji lexicons the rules read (each once): what a rules fingerprint must cover besides the packs.
+  public var lexicons: [Lexicon] {
+    var seen = Set<ObjectIdentifier>()
+    return kinds.compactMap { ($0 as? EmojiRule)?.lexicon }.filter { seen.insert(ObjectIdentifier($0)).inserted }
+  }
   let marks: [SpanType?]
 
   init(rules unsorted: [RuleDefinition], evaluationOrder unsortedOrder: [Int]) {
