@@ -17,6 +17,7 @@ Span offsets are found by looking the annotator's exact span text up in the text
 No public text is written: real records carry offsets and a fingerprint only.
 """
 import argparse
+import glob
 import json
 import os
 
@@ -95,8 +96,8 @@ def main():
     second_real = read_folder(os.path.join(work, "pass2"), "real-")
     second_written = read_folder(os.path.join(work, "pass2"), "written-")
     second_manifest = {}
-    for name in ("second-manifest.jsonl", "second-written-manifest.jsonl"):
-        path = os.path.join(work, name)
+    # Real texts, then written posts by round (second-written-manifest.jsonl, -2.jsonl, …).
+    for path in [os.path.join(work, "second-manifest.jsonl")] + sorted(glob.glob(os.path.join(work, "second-written-manifest*.jsonl"))):
         if os.path.exists(path):
             second_manifest.update({m["key"]: m["first"] for m in read_jsonl(path)})
     adjudicated = {}
