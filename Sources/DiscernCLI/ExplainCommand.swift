@@ -27,8 +27,7 @@ struct ExplainCommand: ParsableCommand {
   @Flag(help: "One JSON object per message (documented in the README).")
   var json = false
 
-  @Flag(help: "No colour, even on a terminal.")
-  var noColor = false
+  @OptionGroup var colourOption: ColourOption
 
   func validate() throws {
     if messages.isEmpty && file == nil { throw ValidationError("Give a message to explain, or --file PATH.") }
@@ -38,7 +37,7 @@ struct ExplainCommand: ParsableCommand {
     var texts = messages
     if let file { texts += try MessageLines.read(file) }
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: try encoderOptions.load(model: engineOptions.model))
-    let colour = !noColor && isatty(STDOUT_FILENO) == 1
+    let colour = colourOption.enabled()
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {
         try OutputFile.standardOutput.write((json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour)) + "\n")

@@ -21,14 +21,13 @@ struct ReplCommand: ParsableCommand {
   @Option(help: "History file (kept between sessions).")
   var history: String = NSHomeDirectory() + "/.discern_history"
 
-  @Flag(help: "No colour, even on a terminal.")
-  var noColor = false
+  @OptionGroup var colourOption: ColourOption
 
   func run() throws {
     let encoder = try encoderOptions.load(model: engineOptions.model)
     var session = ReplSession(
       engine: try engineOptions.load(rules: rulesOptions.rules, encoder: encoder),
-      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, colour: !noColor && isatty(STDOUT_FILENO) == 1)
+      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, colour: colourOption.enabled())
     _ = read_history(history)
     // Ctrl-C drops the line being typed: libedit's readline returns NULL when interrupted, and the
     // flag tells that apart from Ctrl-D (end of input), which ends the session.

@@ -56,6 +56,18 @@ struct ReplTests {
     #expect(try screen(showing: "rationale:").contains("casual_mention"))
   }
 
+  /// no-color.org: NO_COLOR set to anything turns colour off on a terminal, as --no-color does.
+  @Test func explainHonoursNoColorOnATerminal() throws {
+    for (environment, painted) in [("NO_COLOR=1 ", false), ("env -u NO_COLOR ", true)] {
+      try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "40", "cd \(Self.root) && \(environment)\(try binary()) explain 'everything hurts 🥀'; sleep 30")
+      _ = try screen(showing: "rationale:")
+      let screen = try tmux("capture-pane", "-t", "repl", "-p", "-e")
+      try tmux("kill-server")
+      #expect(screen.contains("rationale:"))
+      #expect(screen.contains("\u{1B}[") == painted, "\(environment)")
+    }
+  }
+
   @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
     let binary = try binary()
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
