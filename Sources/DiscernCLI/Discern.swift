@@ -12,8 +12,12 @@ struct Discern: ParsableCommand {
       you know is in crisis, contact local emergency services or a crisis line \
       (for example 988 in the US, 116 123 in the UK and Ireland; findahelpline.com lists others).
       """,
+    version: discernVersion,
     subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self, RulesCommand.self, EmbedCommand.self, TrainCommand.self, EvalCommand.self, AnnotationsCommand.self, GlossCommand.self, ExplainCommand.self, ReplCommand.self, AuditCommand.self])
 }
+
+/// What `discern --version` prints: the release, and the rules/model format it reads.
+let discernVersion = "discern 0.9.0 (model format discern-heads-1)"
 
 /// Options every command that reads rules shares.
 struct RulesOptions: ParsableArguments {

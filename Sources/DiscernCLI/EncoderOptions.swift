@@ -18,8 +18,14 @@ struct EncoderOptions: ParsableArguments {
   @Option(help: "Linear layers in int8 (faster) or fp32.")
   var precision: Precision = .int8
 
-  @Option(help: "Threads for the encoder's matrix work.")
-  var threads: Int = 1
+  @Option(help: "Threads for the encoder's matrix work and for deciding batches (default: this machine's cores).")
+  var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  func validate() throws {
+    guard (1...1024).contains(threads) else {
+      throw ValidationError("--threads must be between 1 and 1024; got \(threads). This machine has \(ProcessInfo.processInfo.activeProcessorCount) cores.")
+    }
+  }
 
   @Option(help: "The emoji lexicon whose meanings a glossed encoder reads beside each message's emoji.")
   var lexicon: String = "Lexicons/cesm.yaml"
