@@ -22,6 +22,15 @@ public struct Decision: Sendable, Codable {
   public var padding: [Range<Int>] = []
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
+
+  /// The label the rationale explains, and every view breaks down: the most probable flagged one,
+  /// else self-harm (what staff ask first). One choice, made here, so a view's contributions and
+  /// the rationale above them never speak of different labels.
+  public var explained: LabelDecision? { Decision.explained(in: labels) }
+
+  static func explained(in labels: [LabelDecision]) -> LabelDecision? {
+    labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
+  }
 }
 
 public struct LabelDecision: Sendable, Codable {
@@ -251,7 +260,7 @@ enum Rationale {
 
   static func write(labels: [LabelDecision], evidence: [Evidence], modelSpans: [Span] = [], limits: [LimitEvent] = []) -> String {
     // The label to explain: the most probable flagged one, else self-harm (what staff ask first).
-    guard let label = labels.filter(\.flagged).max(by: { $0.probability < $1.probability }) ?? labels.first(where: { $0.label == "self_harm" }) ?? labels.first
+    guard let label = Decision.explained(in: labels)
     else { return "No trained label applies." }
     let name = names[label.label] ?? label.label
     var sentences = [

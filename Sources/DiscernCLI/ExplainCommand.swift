@@ -73,7 +73,7 @@ enum DecisionView {
         "  " + label.label.padding(toLength: 18, withPad: " ", startingAt: 0)
           + String(format: "p %.2f  (threshold %.2f)  ", label.probability, label.threshold) + state + actions)
     }
-    if let main = decision.labels.first(where: { $0.flagged }) ?? decision.label("self_harm") {
+    if let main = decision.explained {
       lines.append(String(format: "  contributions to %@ (logit %.2f = bias %.2f + the terms below):", main.label, main.logit, main.bias))
       // Terms too small to print at two decimals are folded into one line with their sum, so the
       // view stays exact without rows of "+0.00" (rules the fusion shrank toward zero).

@@ -17,3 +17,19 @@ extension CLITests {
       "Error: --threads must be between 1 and 1024; got \(threads). This machine has \(ProcessInfo.processInfo.activeProcessorCount) cores.\n"))
   }
 }
+
+extension CLITests {
+  /// Before, the view broke down the first flagged label (self_harm) under a rationale about the most
+  /// probable one (harming_others). The engine makes the one choice now.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: CLITests.root.path + "/.models/all-MiniLM-L6-v2/model.safetensors")))
+  func explainBreaksDownTheLabelItsRationaleExplains() throws {
+    let run = try discern("explain", "--no-color", "I want to kill myself and I want to kill him too, I'll stab him tonight")
+    #expect(run.status == 0, "\(run.stderr)")
+    let lines = run.stdout.split(separator: "\n").map(String.init)
+    let header = try #require(lines.first { $0.hasPrefix("  contributions to ") })
+    let rationale = try #require(lines.first { $0.hasPrefix("  rationale: ") })
+    let label = String(header.dropFirst("  contributions to ".count).prefix { $0 != " " })
+    let name = ["self_harm": "self-harm", "harming_others": "harming others", "harmed_by_others": "harmed by others", "reference_to_harm": "a reference to harm"][label]
+    #expect(rationale.hasPrefix("  rationale: Flagged as \(try #require(name)) "), "\(header)\n\(rationale)")
+  }
+}
