@@ -213,14 +213,22 @@ struct AuditReport {
     [("Most confident false positives — \(label)", falsePositives[label] ?? []), ("Most confident false negatives — \(label)", falseNegatives[label] ?? [])]
   }
 
+  /// Text from messages, ids and paths as Markdown shows it literally: most renderers pass raw HTML
+  /// through, so a message holding `<script>` or `<img onerror=…>` would run in the viewer.
+  static func markdownEscaped(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+      .replacingOccurrences(of: "|", with: "\\|")
+  }
+
   func markdown(input: String) -> String {
-    var out = "# Discern audit of \(input)\n\nDiscern supports human moderators; it is not a clinical instrument.\n"
+    let esc = Self.markdownEscaped
+    var out = "# Discern audit of \(esc(input))\n\nDiscern supports human moderators; it is not a clinical instrument.\n"
     for section in sections() {
       out += "\n## \(section.title)\n\n"
       if let note = section.note { out += note + "\n\n" }
       guard section.body.count > 1 else { continue }
       out += "| " + section.body[0].joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: section.body[0].count) + "\n"
-      for row in section.body.dropFirst() { out += "| " + row.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
+      for row in section.body.dropFirst() { out += "| " + row.map(esc).joined(separator: " | ") + " |\n" }
     }
     out += "\n## Probability histograms\n\n"
     for label in labels {
@@ -230,7 +238,9 @@ struct AuditReport {
       for (title, examples) in self.examples(label) where !examples.isEmpty {
         out += "\n## \(title)\n\n"
         for e in examples {
-          out += String(format: "- line %d%@, p = %.2f: %@\n  - %@\n  - top contributions: %@\n", e.line, e.id.map { " (id \($0))" } ?? "", e.probability, e.text.debugDescription, e.rationale, e.top)
+          out += String(
+            format: "- line %d%@, p = %.2f: %@\n  - %@\n  - top contributions: %@\n", e.line, e.id.map { " (id \(esc($0)))" } ?? "", e.probability,
+            esc(e.text.debugDescription), esc(e.rationale), esc(e.top))
         }
       }
     }

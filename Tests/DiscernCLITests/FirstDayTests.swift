@@ -33,3 +33,22 @@ extension CLITests {
     #expect(rationale.hasPrefix("  rationale: Flagged as \(try #require(name)) "), "\(header)\n\(rationale)")
   }
 }
+
+extension CLITests {
+  /// report.md showed ids and message text raw; a Markdown viewer renders raw HTML.
+  @Test func reportMarkdownEscapesHTMLInIdsAndMessages() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/in.jsonl"
+    try """
+      {"id": "<b>x</b>", "text": "<img src=x onerror=alert(1)> kill me now lol", "labels": {"self_harm": 1}}
+      {"id": "y", "text": "a fine day", "labels": {"self_harm": 0}}
+
+      """.write(toFile: input, atomically: true, encoding: .utf8)
+    let run = try discern("audit", input, "--rules-only", "--report", folder + "/report", "--out", folder + "/out.jsonl")
+    #expect(run.status == 0, "\(run.stderr)")
+    let report = try String(contentsOfFile: folder + "/report/report.md", encoding: .utf8)
+    #expect(!report.contains("<img") && !report.contains("<b>"))
+    #expect(report.contains("(id &lt;b&gt;x&lt;/b&gt;)"))
+    #expect(report.contains("&lt;img src=x onerror=alert(1)&gt;"))
+  }
+}
