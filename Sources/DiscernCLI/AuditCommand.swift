@@ -121,7 +121,7 @@ struct AuditCommand: ParsableCommand {
     try writer.finish()
     progress?.finish()
     if let failure = lines.failure {
-      throw AuditError("cannot read \(lines.name) past its first \(inputs.count) records: \(failure); their records were written.")
+      throw CommandError("cannot read \(lines.name) past its first \(inputs.count) records: \(failure); their records were written.")
     }
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
     progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
@@ -156,10 +156,10 @@ struct AuditCommand: ParsableCommand {
   /// The input's lines, and which file it is when it is a regular file (standard input may be one).
   func openInput() throws -> (LineReader, FileIdentity?) {
     let descriptor = input == "-" ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw AuditError("cannot read '\(input)': \(String(cString: strerror(errno))).") }
+    guard descriptor >= 0 else { throw CommandError("cannot read '\(input)': \(String(cString: strerror(errno))).") }
     var info = stat()
     if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-      throw AuditError("'\(input)' is a directory; give a JSONL or CSV file, or '-' for standard input.")
+      throw CommandError("'\(input)' is a directory; give a JSONL or CSV file, or '-' for standard input.")
     }
     let name = input == "-" ? "standard input" : "'\(input)'"
     return (LineReader(descriptor: descriptor, name: name, maxLineBytes: maxRecordBytes, owned: input != "-"), FileIdentity(descriptor: descriptor))

@@ -43,9 +43,9 @@ final class AuditInputReader {
   }
 
   /// Reads the CSV header; throws why it is unusable (the audit cannot map columns without it).
-  func readHeader() throws(AuditError) {
+  func readHeader() throws(CommandError) {
     guard csv != nil else { return }
-    if let error = csv!.readHeader() { throw AuditError("\(lines.name): \(error)") }
+    if let error = csv!.readHeader() { throw CommandError("\(lines.name): \(error)") }
   }
 
   func next() -> AuditInput? {

@@ -75,9 +75,9 @@ struct SavedRecords {
   private(set) var sawHeader = false
   private var lastLine = 0
 
-  init(path: String, csvHeader: String?, maxRecordBytes: Int) throws(AuditError) {
+  init(path: String, csvHeader: String?, maxRecordBytes: Int) throws(CommandError) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw AuditError("cannot read '\(path)' to resume from it: \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else { throw CommandError("cannot read '\(path)' to resume from it: \(String(cString: strerror(errno)))") }
     self.path = path
     self.csvHeader = csvHeader
     lines = LineReader(descriptor: descriptor, name: "'\(path)'", maxLineBytes: maxRecordBytes, owned: true)
@@ -91,7 +91,7 @@ struct SavedRecords {
       completeBytes = lines.bytesRead
       if let csvHeader, !sawHeader {
         guard String(decoding: bytes, as: UTF8.self) == csvHeader else {
-          throw AuditError("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
+          throw CommandError("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
         }
         sawHeader = true
         continue
@@ -99,7 +99,7 @@ struct SavedRecords {
       if bytes.isEmpty { continue }
       let record = try parse(bytes)
       guard record.line > lastLine else {
-        throw AuditError(
+        throw CommandError(
           "'\(path)' \(noun) \(count + 1) is the \(noun) of input line \(record.line), after line \(lastLine); cannot resume from it.")
       }
       lastLine = record.line
@@ -117,12 +117,12 @@ struct SavedRecords {
     var open = false
     repeat {
       guard let line = lines.next() else {
-        if let failure = lines.failure { throw AuditError("cannot read '\(path)': \(failure)") }
+        if let failure = lines.failure { throw CommandError("cannot read '\(path)': \(failure)") }
         return nil
       }
       guard case .bytes(let bytes) = line else {
         guard lines.lastLineEnded else { return nil }
-        throw AuditError("'\(path)' \(noun) \(count + 1) is longer than any audit \(noun); cannot resume from it.")
+        throw CommandError("'\(path)' \(noun) \(count + 1) is longer than any audit \(noun); cannot resume from it.")
       }
       if open { record.append(UInt8(ascii: "\n")) }
       record.append(contentsOf: bytes)
@@ -135,12 +135,12 @@ struct SavedRecords {
     if csvHeader != nil {
       let cells = CSV.fields(String(decoding: bytes, as: UTF8.self)) ?? []
       guard cells.count >= 3, let line = Int(cells[0]) else {
-        throw AuditError("'\(path)' row \(count + 1) is not an audit row (no line number first); cannot resume from it.")
+        throw CommandError("'\(path)' row \(count + 1) is not an audit row (no line number first); cannot resume from it.")
       }
       return SavedRecord(line: line, id: cells[1].isEmpty ? nil : cells[1], metadata: cells.last)
     }
     guard let object = try? JSONObjectLine(bytes), let lineMember = object.member("line"), let line = Int(object.raw(lineMember)) else {
-      throw AuditError("'\(path)' record \(count + 1) is not an audit record (no 'line'); cannot resume from it.")
+      throw CommandError("'\(path)' record \(count + 1) is not an audit record (no 'line'); cannot resume from it.")
     }
     var record = SavedRecord(line: line)
     if let member = object.member("fingerprints"), let prints = try? JSONObjectLine(Array(object.bytes[member.value])) {
@@ -168,26 +168,26 @@ struct ResumeCheck {
     while let record = try saved.next() {
       let number = saved.count, noun = saved.noun
       if let prints = record.engine, prints != engine {
-        throw AuditError(
+        throw CommandError(
           prints.rules != engine.rules
             ? "'\(path)' \(noun) \(number) was decided with other rules or policy (\(prints.rules)) than this audit's (\(engine.rules)). \(fix)"
             : "'\(path)' \(noun) \(number) was decided by another model (\(prints.model)) than this audit's (\(engine.model): "
               + "another --model, encoder or --rules-only). \(fix)")
       }
       if saved.csvHeader == nil, record.input == nil || record.engine == nil {
-        throw AuditError(
+        throw CommandError(
           "'\(path)' record \(number) has no fingerprints (written by an earlier discern), so it cannot be checked against this input. "
             + "Audit into a new --out.")
       }
       guard let input = inputs.next() else {
-        if let failure = inputs.lines.failure { throw AuditError("cannot read \(inputs.lines.name): \(failure)") }
+        if let failure = inputs.lines.failure { throw CommandError("cannot read \(inputs.lines.name): \(failure)") }
         while try saved.next() != nil {}
-        throw otherText.map(AuditError.init)
-          ?? AuditError(
+        throw otherText.map(CommandError.init)
+          ?? CommandError(
             "'\(path)' holds \(saved.count) records but the input has only \(number - 1); was it written from another input? Cannot resume from it.")
       }
       guard input.line == record.line else {
-        throw AuditError(
+        throw CommandError(
           "'\(path)' record \(number) is the record of input line \(record.line), but the input's record \(number) "
             + "starts at line \(input.line); was it written from another input? Cannot resume from it.")
       }
@@ -195,7 +195,7 @@ struct ResumeCheck {
         otherText = "'\(path)' \(noun) \(number) is not the \(noun) of this input's line \(input.line): \(difference); was it written from another input, or was the input edited? \(fix)"
       }
     }
-    if let otherText { throw AuditError(otherText) }
+    if let otherText { throw CommandError(otherText) }
     return saved.count
   }
 

@@ -78,7 +78,7 @@ struct LabeledRows {
 
   static func read(_ path: String, label: String, split: String?, includeWeak: Bool) throws -> LabeledRows {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw ValidationError("Cannot read '\(path)'.")
+      throw CommandError("cannot read '\(path)': \(String(cString: strerror(errno)))")
     }
     var rows = LabeledRows()
     var unlabeled = 0, weak = 0, broken = 0

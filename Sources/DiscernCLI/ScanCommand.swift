@@ -83,7 +83,7 @@ enum MessageLines {
       data = FileHandle.standardInput.readDataToEndOfFile()
     } else {
       guard let contents = FileManager.default.contents(atPath: path) else {
-        throw ValidationError("Cannot read '\(path)'.")
+        throw CommandError("cannot read '\(path)': \(String(cString: strerror(errno)))")
       }
       data = contents
     }

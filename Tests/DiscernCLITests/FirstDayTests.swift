@@ -52,3 +52,13 @@ extension CLITests {
     #expect(report.contains("&lt;img src=x onerror=alert(1)&gt;"))
   }
 }
+
+extension CLITests {
+  /// A file that cannot be read is a runtime failure: one line naming it, exit 1, no usage text
+  /// (before: the usage and exit 64, as for a mistyped flag).
+  @Test func anUnreadableFileIsOneLineAndExitOne() throws {
+    let run = try discern("scan", "--file", "/nonexistent/messages.txt")
+    #expect(run.status == 1)
+    #expect(run.stderr == "Error: cannot read '/nonexistent/messages.txt': No such file or directory\n")
+  }
+}
