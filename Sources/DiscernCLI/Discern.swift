@@ -35,8 +35,20 @@ struct RulesOptions: ParsableArguments {
   }
 }
 
-/// The rules folder as the positional argument of the commands that check rules.
+/// The rules folder of the commands that check rules: positional, or `--rules` as every other
+/// command takes it.
 struct RulesDirectory: ParsableArguments {
   @Argument(help: "Folder of YAML rule packs.")
-  var directory: String = "Rules"
+  var positional: String?
+
+  @Option(name: .customLong("rules"), help: "Folder of YAML rule packs (the same as the positional folder).")
+  var option: String?
+
+  var directory: String { option ?? positional ?? "Rules" }
+
+  func validate() throws {
+    if let positional, let option, positional != option {
+      throw ValidationError("Two rules folders: '\(positional)' and --rules '\(option)'; give one.")
+    }
+  }
 }

@@ -59,7 +59,7 @@ enum EvidenceView {
     if evaluation.hitRules.isEmpty { lines.append("  no rule hits") }
     func column(_ type: String) -> String { type.padding(toLength: 15, withPad: " ", startingAt: 0) }
     for evidence in evaluation.evidence where allSpans || evidence.type != nil {
-      var line = "  \(column(evidence.type?.rawValue ?? "-")) \(evidence.rule)  [\(evidence.start)..<\(evidence.end)] '\(evidence.text)'"
+      var line = "  \(column(evidence.type?.rawValue ?? "-")) \(evidence.rule)  [\(evidence.start), \(evidence.end)) '\(evidence.text)'"
       if let row = evidence.lexicon, evidence.type != nil { line += " — \(row.name): \(row.selfHarmMeaning)" }
       lines.append(line)
     }

@@ -62,3 +62,23 @@ extension CLITests {
     #expect(run.stderr == "Error: cannot read '/nonexistent/messages.txt': No such file or directory\n")
   }
 }
+
+extension CLITests {
+  /// One span notation, explain's half-open `[start, end)`, in scan too (it printed `[0..<11]`).
+  @Test func scanWritesSpansAsExplainDoes() throws {
+    let run = try discern("scan", "kill me now lol")
+    #expect(run.stdout.contains("  casual_mention  hyperbole.kill-me-now  [0, 11) 'kill me now'\n"))
+  }
+
+  /// lint and test take the rules folder as every other command does, as well as positionally.
+  @Test(arguments: ["lint", "test"])
+  func rulesCheckingCommandsTakeDashDashRules(_ command: String) throws {
+    let folder = try rulesFolder(["h.yaml": "pack: h\nrules:\n  - {id: h.x, kind: terms, terms: [zzq], description: d, examples: {hit: [zzq], miss: [b]}}\n"])
+    let run = try discern(command, "--rules", folder)
+    #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    #expect(run.stdout.hasPrefix(command == "lint" ? "1 pack, 1 rule (1 stable)" : "2 examples of 1 rule: 2 passed"))
+    let both = try discern(command, "Rules", "--rules", folder)
+    #expect(both.status == 64)
+    #expect(both.stderr.hasPrefix("Error: Two rules folders: 'Rules' and --rules '\(folder)'; give one.\n"))
+  }
+}

@@ -8,7 +8,7 @@ private let replRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 private let replCanRun = FileManager.default.fileExists(atPath: "/usr/bin/tmux")
   && FileManager.default.fileExists(atPath: replRoot + "/.models/all-MiniLM-L6-v2/model.safetensors")
 
-@Suite(.enabled(if: replCanRun, "needs tmux and the encoder ('make deps model')"))
+@Suite(.serialized, .enabled(if: replCanRun, "needs tmux and the encoder ('make deps model')"))
 struct ReplTests {
   static let root = replRoot
 
@@ -58,11 +58,15 @@ struct ReplTests {
 
   /// no-color.org: NO_COLOR set to anything turns colour off on a terminal, as --no-color does.
   @Test func explainHonoursNoColorOnATerminal() throws {
-    for (environment, painted) in [("NO_COLOR=1 ", false), ("env -u NO_COLOR ", true)] {
-      try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "40", "cd \(Self.root) && \(environment)\(try binary()) explain 'everything hurts 🥀'; sleep 30")
-      _ = try screen(showing: "rationale:")
-      let screen = try tmux("capture-pane", "-t", "repl", "-p", "-e")
-      try tmux("kill-server")
+    defer { _ = try? tmux("kill-server") }
+    for (index, (environment, painted)) in [("NO_COLOR=1 ", false), ("env -u NO_COLOR ", true)].enumerated() {
+      let session = "colour\(index)"
+      try tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "40", "cd \(Self.root) && \(environment)\(try binary()) explain 'everything hurts 🥀'; sleep 30")
+      var screen = ""
+      for _ in 0..<300 where !screen.contains("rationale:") {
+        Thread.sleep(forTimeInterval: 0.1)
+        screen = try tmux("capture-pane", "-t", session, "-p", "-e")
+      }
       #expect(screen.contains("rationale:"))
       #expect(screen.contains("\u{1B}[") == painted, "\(environment)")
     }
