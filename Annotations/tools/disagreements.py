@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Lists the doubly annotated texts where the two passes disagree on a label or the category, for
 adjudication: work/disagreements.jsonl with the text and both passes side by side (spans as text)."""
+import glob
 import json
 import os
 import sys
@@ -19,8 +20,7 @@ def main(work="Annotations/work"):
     written = read_folder(os.path.join(work, "written"))
     second = read_folder(os.path.join(work, "pass2"))
     pairs = {}
-    for name in ("second-manifest.jsonl", "second-written-manifest.jsonl"):
-        path = os.path.join(work, name)
+    for path in [os.path.join(work, "second-manifest.jsonl")] + sorted(glob.glob(os.path.join(work, "second-written-manifest*.jsonl"))):
         if os.path.exists(path):
             pairs.update({m["key"]: m["first"] for m in read_jsonl(path)})
     out, n = [], 0
