@@ -87,6 +87,8 @@ binary() {
   local target=$1; shift
   say "$target -> $OUT/$target"
   swiftc -parse-as-library -wmo $OPT -g $SAN -use-ld=lld -module-name "Fuzz_$target" -I "$OUT/modules" "$@" -o "$OUT/$target"
+  # swiftc leaves the executable's module files in the working directory (the checkout's root).
+  rm -f "Fuzz_$target"-*.swiftdoc "Fuzz_$target"-*.swiftmodule "Fuzz_$target"-*.swiftsourceinfo
 }
 
 for t in $TARGETS; do
