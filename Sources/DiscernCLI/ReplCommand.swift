@@ -146,8 +146,9 @@ struct ReplSession {
   mutating func reload() {
     do {
       let fresh = try Engine(rules: rules, policy: policy, encoder: engine.encoder, model: model)
-      let before = Dictionary(uniqueKeysWithValues: engine.ruleSet.rules.map { ($0.id, RuleSource.text(of: $0, in: engine.ruleSet)) })
-      let after = Dictionary(uniqueKeysWithValues: fresh.ruleSet.rules.map { ($0.id, RuleSource.text(of: $0, in: fresh.ruleSet)) })
+      // By what each rule says, not where it sits: a line added above a rule moves it, not changes it.
+      let before = Dictionary(uniqueKeysWithValues: engine.ruleSet.rules.map { ($0.id, RuleSource.content(of: $0.node)) })
+      let after = Dictionary(uniqueKeysWithValues: fresh.ruleSet.rules.map { ($0.id, RuleSource.content(of: $0.node)) })
       let added = after.keys.filter { before[$0] == nil }.sorted()
       let removed = before.keys.filter { after[$0] == nil }.sorted()
       let changed = after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted()
@@ -194,6 +195,16 @@ struct ReplSession {
 
 /// The YAML a rule was written as: from its line to the next rule of the same file.
 enum RuleSource {
+  /// A rule's YAML as its values alone — no positions, quoting style or comments — to compare two
+  /// loads of a rule by what it says.
+  static func content(of node: YAMLNode) -> String {
+    switch node.content {
+    case .scalar(let value, _): return value.debugDescription
+    case .sequence(let items): return "[" + items.map(content).joined(separator: ",") + "]"
+    case .mapping(let pairs): return "{" + pairs.map { content(of: $0.key) + ":" + content(of: $0.value) }.joined(separator: ",") + "}"
+    }
+  }
+
   static func text(of rule: RuleDefinition, in ruleSet: RuleSet) -> String {
     let source = rule.node.mark.source
     let start = rule.node.mark.line

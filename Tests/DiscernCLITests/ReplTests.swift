@@ -72,6 +72,21 @@ struct ReplTests {
     }
   }
 
+  /// A comment line added at the top of a pack moved every rule below it, and :reload called each
+  /// one changed ("18 changed"); rules are compared by what they say now.
+  @Test func reloadAfterACommentChangesNothing() throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root + "/" + folder, toPath: work + "/" + folder) }
+    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "60", "cd \(Self.root) && \(try binary()) repl --rules \(work)/Rules --history \(work)/history --no-color")
+    defer { _ = try? tmux("kill-server") }
+    _ = try screen(showing: "discern>")
+    let pack = work + "/Rules/hyperbole.yaml"
+    try ("# a note for the next reader\n" + String(contentsOfFile: pack, encoding: .utf8)).write(toFile: pack, atomically: true, encoding: .utf8)
+    try tmux("send-keys", "-t", "repl", ":reload", "Enter")
+    #expect(try screen(showing: "reloaded").contains("reloaded 106 rules: 0 added, 0 removed, 0 changed"))
+  }
+
   @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
     let binary = try binary()
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
