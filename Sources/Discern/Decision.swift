@@ -236,6 +236,19 @@ extension Engine {
   }
 }
 
+extension Engine {
+  /// The rationale for one label of a decision, whichever label the decision itself explains: the
+  /// audit report lists false positives and negatives per label, and each needs its own reasons.
+  public func rationale(of decision: Decision, label name: String) -> String {
+    guard let label = decision.label(name) else { return decision.rationale }
+    if decision.explained?.label == name { return decision.rationale }
+    let read = PaddedMessage.strip(decision.text)?.core ?? decision.text
+    let evaluation = ruleSet.evaluate(read, matcher: PCRE2Matcher())
+    return Rationale.write(
+      labels: [label], evidence: evaluation.evidence, modelSpans: decision.spans.filter { $0.source == "model" }, limits: decision.limits)
+  }
+}
+
 /// `value` rounded to `digits` decimals, as "%.Nf" prints it (Foundation's String(format:) was a
 /// tenth of a rules-only audit). Rounds half away from zero.
 func fixed(_ value: Double, _ digits: Int) -> String {

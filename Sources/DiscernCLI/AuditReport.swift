@@ -40,7 +40,10 @@ struct AuditReport {
     let line: Int
     let probability: Double
     let text: String
-    let rationale: String
+    /// The decision and the label it is listed under: its rationale is written for that label when
+    /// the report is (only the ten kept per list need one).
+    let decision: Decision
+    let label: String
     let top: String
   }
 
@@ -96,7 +99,7 @@ struct AuditReport {
       if label.flagged != (truth == 1) {
         let example = Example(
           id: id, line: line, probability: label.probability, text: String(decision.text.prefix(280)),
-          rationale: decision.rationale,
+          decision: decision, label: name,
           top: label.contributions.prefix(3).map { String(format: "%@ %+.2f", $0.feature, $0.contribution) }.joined(separator: ", "))
         if label.flagged {
           falsePositives[name, default: []].append(example)
@@ -240,7 +243,7 @@ struct AuditReport {
         for e in examples {
           out += String(
             format: "- line %d%@, p = %.2f: %@\n  - %@\n  - top contributions: %@\n", e.line, e.id.map { " (id \(esc($0)))" } ?? "", e.probability,
-            esc(e.text.debugDescription), esc(e.rationale), esc(e.top))
+            esc(e.text.debugDescription), esc(engine.rationale(of: e.decision, label: e.label)), esc(e.top))
         }
       }
     }
@@ -279,7 +282,7 @@ struct AuditReport {
       for (title, examples) in self.examples(label) where !examples.isEmpty {
         out += "<h2>\(escape(title))</h2><ol>\n"
         for e in examples {
-          out += "<li><b>line \(e.line)\(e.id.map { " (id \(escape($0)))" } ?? ""), p = \(String(format: "%.2f", e.probability))</b>: \(escape(e.text))<br>\(escape(e.rationale))<br><i>\(escape(e.top))</i></li>\n"
+          out += "<li><b>line \(e.line)\(e.id.map { " (id \(escape($0)))" } ?? ""), p = \(String(format: "%.2f", e.probability))</b>: \(escape(e.text))<br>\(escape(engine.rationale(of: e.decision, label: e.label)))<br><i>\(escape(e.top))</i></li>\n"
         }
         out += "</ol>\n"
       }

@@ -82,3 +82,19 @@ extension CLITests {
     #expect(both.stderr.hasPrefix("Error: Two rules folders: 'Rules' and --rules '\(folder)'; give one.\n"))
   }
 }
+
+extension CLITests {
+  /// The report's false-positive/negative lists are per label; each entry's rationale must be about
+  /// that label (before, an entry under harmed_by_others carried the self_harm rationale).
+  @Test func reportExamplesExplainTheLabelTheyAreListedUnder() throws {
+    let folder = try rulesFolder([:])
+    let input = folder + "/in.jsonl"
+    try #"{"id": "2", "text": "nice weather today", "labels": {"self_harm": 0, "harmed_by_others": 1}}"#
+      .appending("\n").write(toFile: input, atomically: true, encoding: .utf8)
+    let run = try discern("audit", input, "--rules-only", "--report", folder + "/report", "--out", folder + "/out.jsonl")
+    #expect(run.status == 0, "\(run.stderr)")
+    let report = try String(contentsOfFile: folder + "/report/report.md", encoding: .utf8)
+    let section = try #require(report.components(separatedBy: "## Most confident false negatives — harmed_by_others\n").last)
+    #expect(section.contains("\n  - Not harmed by others (p = "))
+  }
+}
