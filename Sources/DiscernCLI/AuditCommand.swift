@@ -125,12 +125,12 @@ struct AuditCommand: ParsableCommand {
     }
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
     progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
+    let baseline = [baselineRules.map { "rules \($0)" }, baselineModel.map { "model \($0)" }].compactMap { $0 }.joined(separator: " and ")
     if let folder = report, let accumulated = auditor.report {
-      try accumulated.write(to: folder, input: input)
+      try accumulated.write(to: folder, input: input, impact: auditor.impact.map { ($0, baseline) })
       progressLine("wrote \(folder)/report.md and \(folder)/report.html")
     }
     if let impact = auditor.impact {
-      let baseline = [baselineRules.map { "rules \($0)" }, baselineModel.map { "model \($0)" }].compactMap { $0 }.joined(separator: " and ")
       progressLine(impact.summary)
       if let folder = report {
         try impact.markdown(baseline: baseline).write(toFile: folder + "/impact.md", atomically: true, encoding: .utf8)
@@ -322,8 +322,10 @@ struct Auditor {
       let shared = baseline.encoder === engine.encoder ? readings : nil
       let before = baseline.decide(texts, variant: variant, readings: shared)
       for (index, (item, decision)) in kept.enumerated() {
-        if case .message(let id, _, _) = item, let after = decision {
-          impact?.add(baseline: before[decisionOf[index]], candidate: after, id: id, line: inputs[index].line)
+        if case .message(let id, _, let metadata) = item, let after = decision {
+          impact?.add(
+            baseline: before[decisionOf[index]], candidate: after, id: id, line: inputs[index].line,
+            truth: { AuditReport.truth(metadata.fields, $0) })
         }
       }
     }

@@ -130,10 +130,11 @@ struct AuditReport {
 
   // MARK: - Writing
 
-  func write(to folder: String, input: String) throws {
+  /// report.md and report.html; with an impact diff, the HTML carries it too (impact.md is written beside).
+  func write(to folder: String, input: String, impact: (AuditImpact, baseline: String)? = nil) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try markdown(input: input).write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
-    try html(input: input).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
+    try html(input: input, impact: impact).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
   }
 
   func percent(_ part: Int, _ whole: Int) -> String { whole == 0 ? "–" : String(format: "%.1f%%", 100 * Double(part) / Double(whole)) }
@@ -250,7 +251,7 @@ struct AuditReport {
     return out
   }
 
-  func html(input: String) -> String {
+  func html(input: String, impact: (AuditImpact, baseline: String)? = nil) -> String {
     func escape(_ s: String) -> String {
       s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         .replacingOccurrences(of: "\"", with: "&quot;")
@@ -287,6 +288,7 @@ struct AuditReport {
         out += "</ol>\n"
       }
     }
+    if let (impact, baseline) = impact { out += impact.html(baseline: baseline, escape: escape) }
     return out + "</body></html>\n"
   }
 

@@ -431,6 +431,30 @@ import Testing
     #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
     #expect(impact.contains("## serious-intent.goodbye-note — 1 flip"))
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | – | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
+  }
+
+  /// With labels in the input, each flip is a fix or a regression, counted; the HTML report carries
+  /// the impact diff too.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  func anImpactDiffOnLabelledInputCountsFixesAndRegressions() throws {
+    let work = try rulesFolder([:])
+    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + folder, toPath: work + "/" + folder) }
+    let pack = work + "/Rules/serious-intent.yaml"
+    let original = try String(contentsOfFile: pack, encoding: .utf8)
+    let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
+    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "0.0")).write(toFile: pack, atomically: true, encoding: .utf8)
+    try """
+      {"id": "n1", "text": "I have written my goodbye letters", "labels": {"self_harm": 1}}
+      {"id": "n2", "text": "this group project will be the death of me", "labels": {"self_harm": 0}}
+      """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
+    let run = try discern("audit", work + "/in.jsonl", "--rules", work + "/Rules", "--baseline-rules", "Rules", "--out", work + "/out.jsonl", "--report", work + "/report")
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged; against the input's labels 0 fixes, 1 regressions)"))
+    let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | regression | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
+    let html = try String(contentsOfFile: work + "/report/report.html", encoding: .utf8)
+    #expect(html.contains("<h2>Impact of the change against rules Rules</h2>"))
+    #expect(html.contains("<td>regression</td>"))
   }
 }
