@@ -106,6 +106,9 @@ final class LineReader {
           self.skipped = nil
           return tooLong(skipped, adding: start..<buffer.count)
         }
+        // A last line without a line break keeps a final CR (no LF follows it), and with it may be
+        // over the limit that a pending CR was let through for.
+        guard buffer.count - start <= maxLineBytes else { return tooLong(Skipped(), adding: start..<buffer.count) }
         return .bytes(Array(buffer[start...]))
       }
       // Drop what was consumed, then read on.
