@@ -9,7 +9,7 @@ import Foundation
 ///     discern-bench patterns --rules Rules
 ///         the compiled patterns as JSON, for peers that run the same patterns
 ///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--tokens 32] [--runs 50] [--threads 1]
-///                           [--precision fp32|int8] [--batch 1]
+///                           [--precision fp32|int8] [--batch 1] [--read yes]
 ///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
 ///         as one JSON line
 ///     discern-bench startup --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--runs 5]
@@ -44,7 +44,8 @@ enum Bench {
       try benchEncoder(
         folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], tokens: Int(options["tokens"] ?? "32") ?? 32,
         runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1,
-        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, batch: Int(options["batch"] ?? "1") ?? 1)
+        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, batch: Int(options["batch"] ?? "1") ?? 1,
+        reading: options["read"] == "yes")
       return
     }
     let rules = options["rules"] ?? "Rules"
@@ -81,18 +82,28 @@ enum Bench {
   }
 
   /// `batch` messages of exactly `tokens` tokens ([CLS] + words + [SEP]), embedded `runs` times.
-  static func benchEncoder(folder: String, tuned: String?, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int) throws {
+  /// With `reading`, each run is what a decision costs: tokenizing a message of exactly `tokens`
+  /// tokens and reading it (the span tagger included, when the tuned encoder has one).
+  static func benchEncoder(
+    folder: String, tuned: String?, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int, reading: Bool = false
+  ) throws {
     let loadStart = DispatchTime.now().uptimeNanoseconds
-    let encoder = try BertEncoder(folder: folder, tuned: tuned, precision: precision, maxLength: max(tokens, 128), threads: threads)
+    // A glossed student reads emoji meanings; the bench's messages have no emoji, so the gloss is the identity.
+    let encoder = try BertEncoder(
+      folder: folder, tuned: tuned, precision: precision, maxLength: max(tokens, 128), threads: threads, gloss: InputGloss(identity: "bench") { $0 })
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let word = encoder.tokenizer.encode("hello")[1]
     let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
     let messages = [[Int32]](repeating: ids, count: batch)
-    for _ in 0..<5 { _ = encoder.embed(ids: messages) }
+    let texts = [String](repeating: Array(repeating: "hello", count: tokens - 2).joined(separator: " "), count: batch)
+    let run = {
+      if reading { _ = encoder.read(texts) } else { _ = encoder.embed(ids: messages) }
+    }
+    for _ in 0..<5 { run() }
     var times: [Double] = []
     for _ in 0..<runs {
       let start = DispatchTime.now().uptimeNanoseconds
-      _ = encoder.embed(ids: messages)
+      run()
       times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
     times.sort()
