@@ -5,7 +5,7 @@
 #   Fuzz/run.sh smoke [target …]          fuzz 20 s each, then the regressions
 #
 # Each target fuzzes into its scratch corpus .build-fuzz/corpus/<target>/ (kept between runs; FUZZ_FRESH=1
-# starts it over), reading the committed seeds in Fuzz/corpus/<target>/ without writing there. libFuzzer
+# starts it over), reading the committed seeds in Fuzz/seeds/<target>/ without writing there. libFuzzer
 # runs in fork mode (-fork=1 -ignore_crashes=1): a crash is saved under .build-fuzz/findings/<target>/<time>/
 # and fuzzing goes on for the rest of the time. Each crash input is then run again alone and its output
 # compared with Fuzz/KNOWN.md: a crash whose output contains a known entry's `match:` text is a known
@@ -54,7 +54,7 @@ fuzz_target() {
   [ -f "Fuzz/dict/$target.dict" ] && dict=(-dict="Fuzz/dict/$target.dict")
   echo "== fuzz $target for ${seconds}s (log: $log)"
   "$OUT/$target" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "${dict[@]}" "$corpus" "Fuzz/corpus/$target" \
+    -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "${dict[@]}" "$corpus" "Fuzz/seeds/$target" \
     </dev/null >"$log" 2>&1
   local rc=$?
   local last
