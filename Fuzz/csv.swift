@@ -167,41 +167,34 @@ func audit(limit: Int, _ file: UnsafeBufferPointer<UInt8>) {
 }
 
 /// CSV.fields' own rules (a '"' opens a quoted field only at a field's start; '""' inside is a quote,
-/// a lone '"' closes it, text after it joins the field), applied to Unicode scalars — as CSVQuotes
-/// applies them to bytes — instead of to Characters. Written here independently, as the reference.
+/// a lone '"' closes it, text after it joins the field), applied to the record's UTF-8 bytes by index —
+/// as CSVQuotes applies them — rather than by walking scalars as CSV.fields does: an independent
+/// reading to hold it to.
 func scalarFields(_ record: String) -> [String]? {
-  var fields: [String] = []
-  var field = String.UnicodeScalarView()
+  let bytes = Array(record.utf8)
+  let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+  var fields: [[UInt8]] = [[]]
+  var i = 0
   var quoted = false
-  var iterator = record.unicodeScalars.makeIterator()
-  var pending: Unicode.Scalar? = nil
-  while let c = pending ?? iterator.next() {
-    pending = nil
+  while i < bytes.count {
+    let byte = bytes[i]
     if quoted {
-      if c == "\"" {
-        if let next = iterator.next() {
-          if next == "\"" { field.append("\"") } else {
-            quoted = false
-            pending = next
-          }
-        } else {
-          quoted = false
-        }
-      } else {
-        field.append(c)
+      if byte == quote, i + 1 < bytes.count, bytes[i + 1] == quote {
+        fields[fields.count - 1].append(quote)
+        i += 2
+        continue
       }
-    } else if c == "\"" && field.isEmpty {
+      if byte == quote { quoted = false } else { fields[fields.count - 1].append(byte) }
+    } else if byte == quote, fields[fields.count - 1].isEmpty {
       quoted = true
-    } else if c == "," {
-      fields.append(String(field))
-      field = String.UnicodeScalarView()
+    } else if byte == comma {
+      fields.append([])
     } else {
-      field.append(c)
+      fields[fields.count - 1].append(byte)
     }
+    i += 1
   }
-  guard !quoted else { return nil }
-  fields.append(String(field))
-  return fields
+  return quoted ? nil : fields.map { String(decoding: $0, as: UTF8.self) }
 }
 
 /// Every line of the file in exactly one record, in order.
