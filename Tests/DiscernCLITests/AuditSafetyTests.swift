@@ -176,9 +176,8 @@ import Testing
   @Test func resumeRefusesOtherRules() throws {
     let folder = try Self.temporaryFolder()
     let (path, cut, _) = try interruptedAudit(in: folder)
-    for name in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + name, toPath: folder + "/" + name) }
-    let pack = folder + "/Rules/tense.yaml"
-    try (String(contentsOfFile: pack, encoding: .utf8) + "# edited since the audit began\n").write(toFile: pack, atomically: true, encoding: .utf8)
+    try copyShippedRules(from: Self.root.path, into: folder)
+    try edit(folder + "/Rules/tense.yaml") { $0 + "# edited since the audit began\n" }
     let saved = try #require(try jsonLines(folder + "/whole.jsonl").first?["fingerprints"] as? [String: String])
     #expect(try discern("audit", path, "--rules-only", "--rules", folder + "/Rules", "--out", folder + "/edited.jsonl").status == 0)
     let edited = try #require(try jsonLines(folder + "/edited.jsonl").first?["fingerprints"] as? [String: String])
@@ -199,12 +198,10 @@ import Testing
   @Test func resumeRefusesAnEditedLexicon() throws {
     let folder = try Self.temporaryFolder()
     let (path, cut, _) = try interruptedAudit(in: folder)
-    for name in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + name, toPath: folder + "/" + name) }
-    let lexicon = folder + "/Lexicons/cesm.yaml"
-    let text = try String(contentsOfFile: lexicon, encoding: .utf8)
-    let edited = try #require(text.range(of: "serious_intent: high")).lowerBound
-    try text.replacingCharacters(in: edited..<text.index(edited, offsetBy: "serious_intent: high".count), with: "serious_intent: low")
-      .write(toFile: lexicon, atomically: true, encoding: .utf8)
+    try copyShippedRules(from: Self.root.path, into: folder)
+    try edit(folder + "/Lexicons/cesm.yaml") { text in
+      text.replacingCharacters(in: try #require(text.range(of: "serious_intent: high")), with: "serious_intent: low")
+    }
     let refused = try discern("audit", path, "--rules-only", "--rules", folder + "/Rules", "--out", cut, "--resume")
     #expect(refused.status == 1)
     #expect(refused.stderr.contains("was decided with other rules or policy"))

@@ -411,17 +411,22 @@ import Testing
     #expect(type == .typeCharacterSpecial)
   }
 
+  /// A copy of the shipped rules with one warning-sign rule unpinned (weight 2 → 0): the folder holding it.
+  func rulesWithTheGoodbyeNoteUnpinned() throws -> String {
+    let work = try rulesFolder([:])
+    let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
+    try edit(try copyShippedRules(from: Self.root.path, into: work) + "/serious-intent.yaml") { original in
+      #expect(original.contains(pin))
+      return original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "0.0"))
+    }
+    return work
+  }
+
   /// An impact diff: unpinning one warning-sign rule (weight 2 → 0) flips a message it fires on, and
   /// the report names that rule with the probabilities before and after.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
   func anImpactDiffListsTheFlipsByTheRuleResponsible() throws {
-    let work = try rulesFolder([:])
-    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + folder, toPath: work + "/" + folder) }
-    let pack = work + "/Rules/serious-intent.yaml"
-    let original = try String(contentsOfFile: pack, encoding: .utf8)
-    let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
-    #expect(original.contains(pin))
-    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "0.0")).write(toFile: pack, atomically: true, encoding: .utf8)
+    let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """
       {"id": "n1", "text": "I have written my goodbye letters"}
       {"id": "n2", "text": "this group project will be the death of me"}
@@ -438,12 +443,7 @@ import Testing
   /// the impact diff too.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
   func anImpactDiffOnLabelledInputCountsFixesAndRegressions() throws {
-    let work = try rulesFolder([:])
-    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root.path + "/" + folder, toPath: work + "/" + folder) }
-    let pack = work + "/Rules/serious-intent.yaml"
-    let original = try String(contentsOfFile: pack, encoding: .utf8)
-    let pin = "  - id: serious-intent.goodbye-note\n    kind: pattern\n    marks: serious_intent\n    weight: {self_harm: 2.0}"
-    try original.replacingOccurrences(of: pin, with: pin.replacingOccurrences(of: "2.0", with: "0.0")).write(toFile: pack, atomically: true, encoding: .utf8)
+    let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """
       {"id": "n1", "text": "I have written my goodbye letters", "labels": {"self_harm": 1}}
       {"id": "n2", "text": "this group project will be the death of me", "labels": {"self_harm": 0}}

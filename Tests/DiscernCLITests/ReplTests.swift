@@ -77,7 +77,7 @@ struct ReplTests {
   @Test func reloadAfterACommentChangesNothing() throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root + "/" + folder, toPath: work + "/" + folder) }
+    try copyShippedRules(from: Self.root, into: work)
     try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "60", "cd \(Self.root) && \(try binary()) repl --rules \(work)/Rules --history \(work)/history --no-color")
     defer { _ = try? tmux("kill-server") }
     _ = try screen(showing: "discern>")
@@ -91,7 +91,7 @@ struct ReplTests {
     let binary = try binary()
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    for folder in ["Rules", "Lexicons"] { try FileManager.default.copyItem(atPath: Self.root + "/" + folder, toPath: work + "/" + folder) }
+    try copyShippedRules(from: Self.root, into: work)
     let pack = work + "/Rules/hyperbole.yaml"
     let command = "cd \(Self.root) && \(binary) repl --rules \(work)/Rules --history \(work)/history --no-color"
     try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", command)

@@ -100,32 +100,22 @@ enum LoadSafety {
     ) { try SafeTensorsFile(path: path) }
   }
 
-  @Test func dataOffsetsNearTheTopOfIntAreRefusedNamingTheTensor() throws {
-    let end = Int.max, begin = Int.max - 8
-    let path = try LoadSafety.safetensors(
-      header: #"{"far":{"dtype":"F32","shape":[2],"data_offsets":[\#(begin),\#(end)]}}"#, data: Self.eightBytes)
-    #expect(
-      throws: SafeTensorsError.badHeader(
-        path: path, reason: "tensor 'far' ends at data offset \(end), past any possible file; the header is corrupt")
-    ) { try SafeTensorsFile(path: path) }
-  }
-
-  /// [-1, -2] has the product 2, which matched 8 bytes of F32 before dimensions were checked.
-  @Test func aNegativeDimensionIsRefused() throws {
-    let path = try LoadSafety.safetensors(
-      header: #"{"w":{"dtype":"F32","shape":[-1,-2],"data_offsets":[0,8]}}"#, data: Self.eightBytes)
-    #expect(throws: SafeTensorsError.badHeader(path: path, reason: "tensor 'w' has a negative dimension in shape [-1, -2]")) {
-      try SafeTensorsFile(path: path)
-    }
-  }
-
-  @Test func offsetsThatRunBackwardsAreRefused() throws {
-    let path = try LoadSafety.safetensors(
-      header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: Self.eightBytes)
-    #expect(
-      throws: SafeTensorsError.badHeader(
-        path: path, reason: "tensor 'w' has data offsets [8, 0]: the start must be at least 0 and not after the end")
-    ) { try SafeTensorsFile(path: path) }
+  /// Offsets near the top of Int; [-1, -2], whose product 2 matched 8 bytes of F32 before dimensions
+  /// were checked; offsets that run backwards. Each refused with the tensor named.
+  @Test(arguments: [
+    (
+      #"{"far":{"dtype":"F32","shape":[2],"data_offsets":[\#(Int.max - 8),\#(Int.max)]}}"#,
+      "tensor 'far' ends at data offset \(Int.max), past any possible file; the header is corrupt"
+    ),
+    (#"{"w":{"dtype":"F32","shape":[-1,-2],"data_offsets":[0,8]}}"#, "tensor 'w' has a negative dimension in shape [-1, -2]"),
+    (
+      #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+      "tensor 'w' has data offsets [8, 0]: the start must be at least 0 and not after the end"
+    ),
+  ])
+  func impossibleTensorEntriesAreRefusedNamingTheTensor(_ header: String, _ reason: String) throws {
+    let path = try LoadSafety.safetensors(header: header, data: Self.eightBytes)
+    #expect(throws: SafeTensorsError.badHeader(path: path, reason: reason)) { try SafeTensorsFile(path: path) }
   }
 
   @Test func anImplausibleHeaderLengthIsRefusedBeforeAnyArithmetic() throws {
