@@ -28,7 +28,7 @@ struct AuditReport {
   /// Per rule: messages it fired on, and per label the labelled ones and the positives among them.
   var ruleHits: [String: Int] = [:]
   /// Per rule and limit, the messages a PCRE2 limit stopped it on (its evidence there may be partial).
-  var limitStops: [String: Int] = [:]
+  var limitStops: [String: [PCRE2Limit: Int]] = [:]
   /// Messages decided on their core, padding set aside.
   var padded = 0
   var ruleLabelled: [String: [String: (count: Int, positive: Int)]] = [:]
@@ -76,7 +76,7 @@ struct AuditReport {
   mutating func add(_ decision: Decision, id: String?, line: Int, metadata: [String: Any]) {
     decided += 1
     for rule in decision.hits.keys { ruleHits[rule, default: 0] += 1 }
-    for event in decision.limits { limitStops["\(event.rule)|\(event.limit.rawValue)", default: 0] += 1 }
+    for event in decision.limits { limitStops[event.rule, default: [:]][event.limit, default: 0] += 1 }
     if !decision.padding.isEmpty { padded += 1 }
     for label in decision.labels {
       let name = label.label
@@ -186,10 +186,10 @@ struct AuditReport {
     }
     out.append((
       "Rules stopped by a matching limit",
-      [["rule", "limit", "messages"]] + limitStops.sorted { $0.key < $1.key }.map { key, count in
-        let parts = key.split(separator: "|").map(String.init)
-        return [parts[0], parts[1], "\(count)"]
-      },
+      [["rule", "limit", "messages"]]
+        + limitStops.sorted { $0.key < $1.key }.flatMap { rule, limits in
+          limits.sorted { $0.key.rawValue < $1.key.rawValue }.map { [rule, $0.key.rawValue, "\($0.value)"] }
+        },
       limitStops.isEmpty
         ? "No rule hit a matching limit."
         : "On these messages the rule kept what it found before the limit and read no further: read them yourself (their records name the rule under 'limits')."))

@@ -1,3 +1,4 @@
+import DiscernEncoder
 import Foundation
 
 /// Lines of a file or stream as raw bytes (no decoding, so invalid UTF-8 reaches the auditor), read
@@ -166,29 +167,26 @@ final class LineReader {
   }
 }
 
-/// FNV-1a, 64-bit (as `FNV1a` computes it, and written the same way), over raw buffers: it runs on
-/// every input record, where the generic `FNV1a.mix` would run unspecialized across modules.
-struct Fingerprint {
-  private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+/// The audit's record fingerprints: DiscernEncoder's FNV-1a (its `mix` is inlinable, so hashing every
+/// input record specializes here), with what the audit adds.
+typealias Fingerprint = FNV1a
+
+extension FNV1a {
   /// How much of a line over the size limit its fingerprint reads.
   static let longLinePrefix = 1 << 16
 
-  mutating func mix(_ bytes: UnsafeRawBufferPointer) {
-    var hash = value
-    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-    value = hash
-  }
-
-  mutating func mix(_ bytes: [UInt8]) { bytes.withUnsafeBytes { mix($0) } }
-  mutating func mix(_ data: Data) { data.withUnsafeBytes { mix($0) } }
-  mutating func mix(_ text: String) { mix(Array(text.utf8)) }
+  mutating func mix(_ text: String) { mix(text.utf8) }
 
   static func of(_ bytes: [UInt8]) -> UInt64 {
-    var hash = Fingerprint()
+    var hash = FNV1a()
     hash.mix(bytes)
     return hash.value
   }
 
   /// As model files write fingerprints.
-  static func text(_ value: UInt64) -> String { "fnv1a64:" + String(value, radix: 16) }
+  static func text(_ value: UInt64) -> String {
+    var hash = FNV1a()
+    hash.value = value
+    return hash.fingerprint
+  }
 }
