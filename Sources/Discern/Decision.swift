@@ -20,6 +20,9 @@ public struct Decision: Sendable, Codable {
   public let limits: [LimitEvent]
   /// The scalar ranges set aside as padding (the decision is the rest's); empty for most messages.
   public var padding: [Range<Int>] = []
+  /// How soon a moderator should act, and why (the policy's `tiers`, chosen from the flagged labels
+  /// and the cue rules that hit).
+  public var urgency: Urgency = .unassessed
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
 
@@ -172,6 +175,15 @@ extension Engine {
         type: span.type, rule: span.rule, start: range.lowerBound, end: range.upperBound, text: String(view), source: span.source,
         confidence: span.confidence)
     }
+    var urgency = core.urgency
+    urgency = Urgency(
+      tier: urgency.tier, moderator: urgency.moderator, labels: urgency.labels,
+      cues: urgency.cues.map { cue in
+        let range = padded.originalRange(cue.start..<cue.end)
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[range])
+        return UrgencyCue(rule: cue.rule, reason: cue.reason, start: range.lowerBound, end: range.upperBound, text: String(view))
+      })
     let note = " Read without its padding: \(padded.removedCount) of \(scalars.count) characters (repeats, zero-width or extra whitespace) set aside."
     return Decision(
       text: text, labels: core.labels, spans: spans, emoji: core.emoji, rationale: core.rationale + note, hits: core.hits, limits: core.limits,
@@ -229,10 +241,11 @@ extension Engine {
     }
     var hits: [String: Double] = [:]
     for (index, id) in ruleSet.featureIDs.enumerated() where features[index] != 0 { hits[id] = features[index] }
+    let urgency = policy.urgency(flagged: labels.filter(\.flagged).map(\.label), evidence: evaluation.evidence.filter { stableIDs.contains($0.rule) })
     return Decision(
       text: text, labels: labels, spans: spans, emoji: emoji,
       rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel, limits: evaluation.limitEvents),
-      hits: hits, limits: evaluation.limitEvents)
+      hits: hits, limits: evaluation.limitEvents, urgency: urgency)
   }
 }
 

@@ -34,6 +34,8 @@ public final class Engine: @unchecked Sendable {
   public let warnings: [String]
   /// The stable rules' positions in `RuleEvaluation.features` (shadow rules never move a decision).
   let stableRules: [(index: Int, id: String)]
+  /// The same rules' ids: only their hits are cues that choose an urgency tier.
+  let stableIDs: Set<String>
   /// Per variant, each label's weights by rule position (`decide` reads no dictionary per message),
   /// with the YAML-pinned weights put in, once at load: a pin wins over the learned weight (training
   /// keeps pins as they are, so the two differ only for a pin added or changed since), and staff see
@@ -45,6 +47,9 @@ public final class Engine: @unchecked Sendable {
     guard let ruleSet = compiled.ruleSet else { throw .rules(compiled.diagnostics) }
     let (policy, policyDiagnostics) = Policy.load(path: policyPath)
     guard let policy else { throw .policy(policyDiagnostics) }
+    // The tiers' cues name rules: checked against these rules, where both are known.
+    let cueDiagnostics = policy.checkCues(against: ruleSet)
+    if cueDiagnostics.contains(where: { $0.severity == .error }) { throw .policy(cueDiagnostics) }
     let model: FusionModel
     do {
       model = try FusionModel.load(folder: folder)
@@ -65,7 +70,7 @@ public final class Engine: @unchecked Sendable {
     // Pinned rules count through their YAML weight even before training has seen them.
     let stable = Set(ruleSet.rules.filter { $0.status == .stable && $0.pinnedWeights.isEmpty }.map(\.id))
     let trained = Set(model.ruleIDs)
-    var warnings: [String] = []
+    var warnings: [String] = cueDiagnostics.map { ($0.mark.map { "\($0): " } ?? "") + $0.message }
     let untrained = stable.subtracting(trained).sorted()
     if !untrained.isEmpty {
       warnings.append("\(untrained.count) rule(s) added since '\(folder)' was trained count 0 until it is retrained: \(untrained.joined(separator: ", "))")
@@ -81,6 +86,7 @@ public final class Engine: @unchecked Sendable {
     self.model = model
     self.warnings = warnings
     stableRules = ruleSet.rules.enumerated().filter { $0.element.status == .stable }.map { ($0.offset, $0.element.id) }
+    stableIDs = Set(stableRules.map(\.id))
     func pinned(_ logits: [String: LinearLogit]) -> [String: LinearLogit] {
       logits.reduce(into: [:]) { result, entry in
         var logit = entry.value

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Discern
 import DiscernEncoder
+import DiscernRules
 import Foundation
 
 struct ExplainCommand: ParsableCommand {
@@ -73,6 +74,8 @@ enum DecisionView {
         "  " + label.label.padding(toLength: 18, withPad: " ", startingAt: 0)
           + String(format: "p %.2f  (threshold %.2f)  ", label.probability, label.threshold) + state + actions)
     }
+    lines.append("  urgency: " + decision.urgency.summary)
+    if !decision.urgency.moderator.isEmpty { lines.append("    moderator: " + decision.urgency.moderator) }
     if let main = decision.explained {
       lines.append(String(format: "  contributions to %@ (logit %.2f = bias %.2f + the terms below):", main.label, main.logit, main.bias))
       // Terms too small to print at two decimals are folded into one line with their sum, so the

@@ -1,4 +1,5 @@
 import Discern
+import DiscernRules
 import Foundation
 
 /// JSON written by hand as UTF-8 bytes: an audit writes a record per message, and Foundation's
@@ -141,7 +142,29 @@ struct JSONText {
       self += "}"
     }
     self += "],"
-    key("text"); string(decision.text)
+    key("text"); string(decision.text); self += ","
+    urgency(decision.urgency)
+    self += "}"
+  }
+
+  /// `"urgency": {"cues": […], "labels": […], "moderator": …, "tier": …}`.
+  mutating func urgency(_ urgency: Urgency) {
+    key("urgency"); self += "{"
+    key("cues"); self += "["
+    for (i, cue) in urgency.cues.enumerated() {
+      if i > 0 { self += "," }
+      self += "{"
+      key("end"); raw("\(cue.end),")
+      key("reason"); string(cue.reason); self += ","
+      key("rule"); string(cue.rule); self += ","
+      key("start"); raw("\(cue.start),")
+      key("text"); string(cue.text)
+      self += "}"
+    }
+    self += "],"
+    key("labels"); strings(urgency.labels); self += ","
+    key("moderator"); string(urgency.moderator); self += ","
+    key("tier"); string(urgency.tier.rawValue)
     self += "}"
   }
 }

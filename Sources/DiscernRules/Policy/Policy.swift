@@ -9,6 +9,11 @@ import Foundation
 ///         responses:
 ///           author: [offer crisis resources]
 ///           others: [add a trigger warning]
+///     tiers:                      # urgency tiers (see Urgency.swift): when, and what a moderator does
+///       urgent:
+///         description: …
+///         moderator: …
+///         when: {flagged: [self_harm], cues: {urgency.time: names a time}}
 public struct Policy: Sendable, Equatable {
   public struct Label: Sendable, Equatable {
     public let name: String
@@ -22,6 +27,8 @@ public struct Policy: Sendable, Equatable {
   public static let labelNames = ["self_harm", "harming_others", "harmed_by_others", "reference_to_harm"]
 
   public let labels: [Label]
+  /// The urgency tiers, each once.
+  public let tiers: [Tier]
 
   public func label(_ name: String) -> Label? { labels.first { $0.name == name } }
 
@@ -35,7 +42,7 @@ public struct Policy: Sendable, Equatable {
       diagnostics.error("a policy is a mapping with 'labels'", at: root.mark)
       return (nil, diagnostics.items)
     }
-    NodeChecks.reportUnknownKeys(in: top, allowed: ["labels"], context: "in the policy", diagnostics: &diagnostics)
+    NodeChecks.reportUnknownKeys(in: top, allowed: ["labels", "tiers"], context: "in the policy", diagnostics: &diagnostics)
     guard let labelsNode = root["labels"], let pairs = labelsNode.mapping else {
       diagnostics.error("the policy needs 'labels', a mapping from label name to its policy", at: root.mark)
       return (nil, diagnostics.items)
@@ -82,6 +89,7 @@ public struct Policy: Sendable, Equatable {
     for name in labelNames where !labels.contains(where: { $0.name == name }) && !diagnostics.hasErrors {
       diagnostics.error("the policy has no entry for label '\(name)'", at: labelsNode.mark)
     }
-    return diagnostics.hasErrors ? (nil, diagnostics.items) : (Policy(labels: labels), diagnostics.items)
+    let tiers = parseTiers(root["tiers"], at: root, diagnostics: &diagnostics)
+    return diagnostics.hasErrors ? (nil, diagnostics.items) : (Policy(labels: labels, tiers: tiers), diagnostics.items)
   }
 }
