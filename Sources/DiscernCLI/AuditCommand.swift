@@ -44,6 +44,14 @@ struct AuditCommand: ParsableCommand {
   @Flag(help: "Continue an interrupted audit (JSONL or CSV --out): keep the complete records already there, check they are this input's first records decided by these rules and this model, and audit only the records after them.")
   var resume = false
 
+  @Option(
+    name: .customLong("tier"),
+    help: "Write only the decisions of this urgency tier (repeat it for more: --tier urgent --tier review) and every error record; the summary says how many decisions were left out. Default: every record.")
+  var tiers: [UrgencyTier] = []
+
+  @Option(help: "The records' order: 'input' (the default), or 'urgency': most urgent tier first, the input's order within a tier, error records last (all but the urgent records wait in temporary files until the input ends).")
+  var sort: AuditSort = .input
+
   @Option(help: "Messages per batch (default 64 with the encoder, 256 rules-only).")
   var batch: Int?
 
@@ -71,6 +79,9 @@ struct AuditCommand: ParsableCommand {
     }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
+    if resume && (!tiers.isEmpty || sort != .input) {
+      throw ValidationError("--resume continues after the records already written, in the input's order; leave out --tier and --sort.")
+    }
     if resume && (baselineRules != nil || baselineModel != nil) { throw ValidationError("an impact diff needs the whole input in one run; leave out --resume.") }
   }
 
@@ -92,6 +103,7 @@ struct AuditCommand: ParsableCommand {
     let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl(fingerprints)
     var auditor = Auditor(engine: engine, maxBytes: maxBytes, format: format)
     auditor.variant = variant
+    auditor.selection = TierSelection(tiers: tiers.isEmpty ? nil : Set(tiers), sort: sort)
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
     if baselineRules != nil || baselineModel != nil {
       let model = baselineModel ?? engineOptions.model
@@ -113,11 +125,15 @@ struct AuditCommand: ParsableCommand {
     let writer = BackgroundWriter(output)
     let progress = isatty(STDERR_FILENO) == 1 ? AuditProgress(totalBytes: lines.totalBytes) : nil
     var audited = 0
+    let held = HeldRecords()
     while writer.failure == nil, let next = batches.next() {
-      for block in auditor.decide(next.inputs) { writer.write(block) }
+      for block in auditor.decide(next.inputs) {
+        if let group = block.group, !auditor.selection.writesAtOnce(group) { try held.hold(block.bytes, as: group) } else { writer.write(block.bytes) }
+      }
       audited += next.inputs.count
       progress?.show(records: audited, bytes: next.bytesRead)
     }
+    if writer.failure == nil { try held.release(to: writer) }
     try writer.finish()
     progress?.finish()
     if let failure = lines.failure {
@@ -125,6 +141,10 @@ struct AuditCommand: ParsableCommand {
     }
     if done > 0 { progressLine("resumed after \(done) records already in '\(out ?? "")'") }
     progressLine("audited \(audited) records: \(audited - auditor.errors) decided, \(auditor.errors) errors")
+    if let kept = auditor.selection.tiers {
+      let names = UrgencyTier.allCases.filter(kept.contains).map(\.rawValue).joined(separator: ", ")
+      progressLine("wrote \(auditor.written) records (--tier \(names) and every error record): \(audited - auditor.written) decisions of other tiers left out")
+    }
     let baseline = [baselineRules.map { "rules \($0)" }, baselineModel.map { "model \($0)" }].compactMap { $0 }.joined(separator: " and ")
     if let folder = report, let accumulated = auditor.report {
       try accumulated.write(to: folder, input: input, impact: auditor.impact.map { ($0, baseline) })
@@ -196,7 +216,11 @@ struct Auditor {
   /// The configuration a change is compared against, and what flipped.
   var baseline: Engine? = nil
   var impact: AuditImpact? = nil
+  /// Which records are written, and in what order (`--tier`, `--sort`).
+  var selection = TierSelection.all
   var errors = 0
+  /// Records written (all of them unless `--tier` leaves some out).
+  var written = 0
 
   enum Parsed {
     case message(id: String?, text: String, metadata: PassThrough)
@@ -273,7 +297,7 @@ struct Auditor {
   /// Each thread takes a contiguous part and parses, decides and writes it on its own: one fork and
   /// join per batch. With the encoder the batch is parsed first and embedded in one batched pass on
   /// all the encoder's threads.
-  mutating func decide(_ inputs: [AuditInput]) -> [[UInt8]] {
+  mutating func decide(_ inputs: [AuditInput]) -> [AuditBlock] {
     let threads = engine.threads
     // Decisions are kept only for what reads them afterwards: the report and the impact diff.
     let keep = report != nil || baseline != nil
@@ -292,31 +316,47 @@ struct Auditor {
     }
     // One encoder pass gives each message's embedding and its tagger's spans (none without a tagger).
     let readings = variant == .fused ? engine.encoder?.read(texts) : nil
-    let (format, variant, engine) = (self.format, self.variant, self.engine)
+    let (format, variant, engine, selection) = (self.format, self.variant, self.engine, self.selection)
     let parts = parallelParts(inputs.count, threads: threads) { range -> [Part] in
       let matcher = PCRE2Matcher()
       var part = Part()
       for index in range {
         let item = parsed?[index] ?? parse(inputs[index])
         var decision: Decision? = nil
+        let record: (id: String?, error: String?, metadata: PassThrough)
         switch item {
         case .message(let id, let text, let metadata):
           let reading = readings?[decisionOf[index]]
           decision = engine.decide(
             text, variant: variant, encoderLogits: reading.map { engine.heads.logits($0.embedding) }, modelSpans: reading?.spans ?? [],
             matcher: matcher)
-          format.write(into: &part.block, input: inputs[index], id: id, decision: decision, error: nil, metadata: metadata)
+          record = (id, nil, metadata)
         case .error(let id, let reason):
           part.errors += 1
-          format.write(into: &part.block, input: inputs[index], id: id, decision: nil, error: reason, metadata: .none)
+          record = (id, reason, .none)
         }
-        part.block.raw("\n")
+        let group: RecordGroup = decision.map { .tier($0.urgency.tier) } ?? .error
+        if selection.keeps(group) {
+          part.written += 1
+          func put(_ json: inout JSONText) {
+            format.write(into: &json, input: inputs[index], id: record.id, decision: decision, error: record.error, metadata: record.metadata)
+            json.raw("\n")
+          }
+          if selection.sort == .urgency { put(&part.groups[group, default: JSONText()]) } else { put(&part.block) }
+        }
         if keep { part.kept.append((item, decision)) }
       }
       return [part]
     }
     errors += parts.reduce(0) { $0 + $1.errors }
-    guard keep else { return parts.map(\.block.bytes) }
+    written += parts.reduce(0) { $0 + $1.written }
+    // Sorted: each part's records by group, parts in order, so each group keeps the input's order.
+    let blocks = parts.flatMap { part in
+      selection.sort == .urgency
+        ? part.groups.sorted { $0.key < $1.key }.map { AuditBlock(group: $0.key, bytes: $0.value.bytes) }
+        : [AuditBlock(group: nil, bytes: part.block.bytes)]
+    }
+    guard keep else { return blocks }
     let kept = parts.flatMap(\.kept)
     if let baseline {
       let shared = baseline.encoder === engine.encoder ? readings : nil
@@ -335,14 +375,17 @@ struct Auditor {
       case .error: report?.addError()
       }
     }
-    return parts.map(\.block.bytes)
+    return blocks
   }
 
   /// One thread's share of a batch: its records, how many were errors, and (for the report and the
   /// impact diff) what each record parsed to and its decision.
   struct Part {
     var block = JSONText()
+    /// With `--sort urgency`, the records by group instead.
+    var groups: [RecordGroup: JSONText] = [:]
     var errors = 0
+    var written = 0
     var kept: [(Parsed, Decision?)] = []
   }
 }

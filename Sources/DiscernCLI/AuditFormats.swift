@@ -290,7 +290,7 @@ enum AuditRecordFormat {
   var header: String? {
     guard case .csv(let labels) = self else { return nil }
     let perLabel = labels.flatMap { ["\($0)_probability", "\($0)_flagged"] }
-    return (["line", "id", "error"] + perLabel + ["top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
+    return (["line", "id", "error"] + perLabel + ["urgency", "urgency_reasons", "top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
   }
 
   /// Appends the record of `input` (without its line break) to `json`.
@@ -321,6 +321,7 @@ enum AuditRecordFormat {
         let decided = decision?.label(label)
         cells += [decided.map { String(format: "%.4f", $0.probability) } ?? "", decided.map { $0.flagged ? "1" : "0" } ?? ""]
       }
+      cells += [decision?.urgency.tier.rawValue ?? "", decision?.urgency.reasons ?? ""]
       let top = decision?.labels.flatMap { label in
         label.contributions.prefix(3).map { String(format: "%@ %@ %+.2f", label.label, $0.feature, $0.contribution) }
       } ?? []

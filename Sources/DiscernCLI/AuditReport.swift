@@ -32,6 +32,10 @@ struct AuditReport {
   /// Messages decided on their core, padding set aside.
   var padded = 0
   var ruleLabelled: [String: [String: (count: Int, positive: Int)]] = [:]
+  /// Decisions per urgency tier, and the first `tierListLimit` of each tier but `none` (input order).
+  var tierCounts: [UrgencyTier: Int] = [:]
+  var tierLists: [UrgencyTier: [TierEntry]] = [:]
+  static let tierListLimit = 100
   /// Per shadow rule and label: decisions its weight (pinned, or a what-if ±1) would have flipped.
   var shadowFlips: [String: [String: (up: Int, down: Int)]] = [:]
 
@@ -45,6 +49,14 @@ struct AuditReport {
     let decision: Decision
     let label: String
     let top: String
+  }
+
+  /// A message in the report's list by urgency.
+  struct TierEntry {
+    let id: String?
+    let line: Int
+    let reasons: String
+    let text: String
   }
 
   init(engine: Engine, variant: Engine.Variant) {
@@ -78,6 +90,15 @@ struct AuditReport {
     for rule in decision.hits.keys { ruleHits[rule, default: 0] += 1 }
     for event in decision.limits { limitStops[event.rule, default: [:]][event.limit, default: 0] += 1 }
     if !decision.padding.isEmpty { padded += 1 }
+    let tier = decision.urgency.tier
+    tierCounts[tier, default: 0] += 1
+    if tier != .none, tierLists[tier, default: []].count < Self.tierListLimit {
+      tierLists[tier, default: []].append(TierEntry(
+          id: id, line: line, reasons: decision.urgency.reasons,
+          // One table row per message: its line breaks would end the Markdown row.
+          text: String(decision.text.prefix(280)).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\r", with: " ")))
+    }
     for label in decision.labels {
       let name = label.label
       histogram[name]![min(19, Int(label.probability * 20))] += 1
@@ -148,6 +169,20 @@ struct AuditReport {
       "Flagged per label",
       [["label", "flagged", "share", "threshold"]]
         + labels.map { [$0, "\(flagged[$0] ?? 0)", percent(flagged[$0] ?? 0, decided), String(format: "%.2f", engine.policy.label($0)?.threshold ?? 0.5)] }, nil))
+    out.append((
+      "Urgency tiers",
+      [["tier", "messages", "share", "what a moderator does"]]
+        + UrgencyTier.allCases.map { [$0.rawValue, "\(tierCounts[$0] ?? 0)", percent(tierCounts[$0] ?? 0, decided), engine.policy.tier($0)?.moderator ?? ""] },
+      "Chosen by the policy's tiers (Rules/policy.yaml) from the flagged labels and the urgency cues; `discern audit --tier urgent` writes those records alone."))
+    let listed = UrgencyTier.allCases.filter { $0 != .none }
+    out.append((
+      "Messages by urgency, most urgent first",
+      [["tier", "line", "id", "why", "message"]]
+        + listed.flatMap { tier in (tierLists[tier] ?? []).map { [tier.rawValue, "\($0.line)", $0.id ?? "", $0.reasons, $0.text] } },
+      listed.allSatisfy { (tierCounts[$0] ?? 0) == 0 }
+        ? "No message took a tier above none."
+        : "Each tier's first \(Self.tierListLimit) messages in the input's order"
+          + (listed.contains { (tierCounts[$0] ?? 0) > Self.tierListLimit } ? " (more were left out: `discern audit --tier TIER` writes every record of a tier)" : "") + "."))
     out.append(("Actions prompted", [["action", "messages"]] + actions.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] }, actions.isEmpty ? "No message was flagged." : nil))
     let labelled = labels.filter { (scored[$0]?.truth.count ?? 0) > 0 }
     if !labelled.isEmpty {
