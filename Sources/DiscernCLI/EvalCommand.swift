@@ -177,7 +177,7 @@ struct EngineOptions: ParsableArguments {
   @Option(help: "The model folder (model.json, heads.safetensors).")
   var model: String = "Models/default"
 
-  @Option(help: "The policy file (labels, thresholds, responses).")
+  @Option(help: "The policy file (labels, thresholds, responses, urgency tiers).")
   var policy: String = "Rules/policy.yaml"
 
   /// The engine (rules, policy, encoder, model checked against each other), warnings on stderr;

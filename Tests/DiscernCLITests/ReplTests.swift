@@ -84,7 +84,21 @@ struct ReplTests {
     let pack = work + "/Rules/hyperbole.yaml"
     try ("# a note for the next reader\n" + String(contentsOfFile: pack, encoding: .utf8)).write(toFile: pack, atomically: true, encoding: .utf8)
     try tmux("send-keys", "-t", "repl", ":reload", "Enter")
-    #expect(try screen(showing: "reloaded").contains("reloaded 106 rules: 0 added, 0 removed, 0 changed"))
+    #expect(try screen(showing: "reloaded").contains("reloaded 113 rules: 0 added, 0 removed, 0 changed"))
+  }
+
+  /// `:why` names the urgency tier and its reasons above the contributions.
+  @Test func whyNamesTheUrgencyTier() throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    defer { _ = try? tmux("kill-server") }
+    _ = try screen(showing: "discern>")
+    try tmux("send-keys", "-t", "repl", "I think I'm going to hurt myself tonight", "Enter")
+    _ = try screen(showing: "rationale:")
+    try tmux("send-keys", "-t", "repl", ":why self_harm", "Enter")
+    let why = try screen(showing: "self_harm: logit")
+    #expect(why.contains("\nurgency: urgent — self_harm flagged; names a time: 'tonight' [33, 40) (urgency.time)\nself_harm: logit "))
   }
 
   @Test func reloadShowsDiagnosticsKeepsTheOldRulesThenTakesTheFix() throws {
@@ -115,13 +129,13 @@ struct ReplTests {
     let broken = try screen(showing: "kept the last good rules")
     #expect(broken.contains("error: unknown key 'patern' in rule 'hyperbole.extra'; did you mean 'pattern'?"))
     #expect(broken.contains("    patern: 'zzq'\n    ^"))
-    #expect(broken.contains("kept the last good rules (106 rules)"))
+    #expect(broken.contains("kept the last good rules (113 rules)"))
 
     try (original + "  - id: hyperbole.extra\n    kind: pattern\n    pattern: 'zzq'\n    description: a typo\n")
       .write(toFile: pack, atomically: true, encoding: .utf8)
     try tmux("send-keys", "-t", "repl", ":reload", "Enter")
-    let fixed = try screen(showing: "reloaded 107 rules")
-    #expect(fixed.contains("reloaded 107 rules: 1 added, 0 removed, 0 changed\n  + hyperbole.extra"))
+    let fixed = try screen(showing: "reloaded 114 rules")
+    #expect(fixed.contains("reloaded 114 rules: 1 added, 0 removed, 0 changed\n  + hyperbole.extra"))
     try tmux("send-keys", "-t", "repl", ":rule hyperbole.extra", "Enter")
     #expect(try screen(showing: "weight for self_harm").contains("weight for self_harm: untrained (counts 0)"))
   }

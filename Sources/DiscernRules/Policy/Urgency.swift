@@ -123,9 +123,10 @@ extension Policy {
     for tier in tiers {
       for cue in tier.when.flatMap(\.cues) {
         guard let rule = ruleSet.rule(cue.rule) else {
+          let hint = Suggestions.hint(for: cue.rule, in: ruleSet.featureIDs)
           diagnostics.error(
-            "cue '\(cue.rule)' of tier '\(tier.tier.rawValue)' is not a rule in the rules\(Suggestions.hint(for: cue.rule, in: ruleSet.featureIDs)); "
-              + "name a rule id, or remove the cue", at: cue.mark)
+            "cue '\(cue.rule)' of tier '\(tier.tier.rawValue)' names no rule"
+              + (hint.isEmpty ? "; give the id of a rule in the packs, or remove the cue" : hint), at: cue.mark)
           continue
         }
         if rule.status == .shadow {
