@@ -175,10 +175,9 @@ extension Engine {
         type: span.type, rule: span.rule, start: range.lowerBound, end: range.upperBound, text: String(view), source: span.source,
         confidence: span.confidence)
     }
-    var urgency = core.urgency
-    urgency = Urgency(
-      tier: urgency.tier, moderator: urgency.moderator, labels: urgency.labels,
-      cues: urgency.cues.map { cue in
+    let urgency = Urgency(
+      tier: core.urgency.tier, moderator: core.urgency.moderator, labels: core.urgency.labels,
+      cues: core.urgency.cues.map { cue in
         let range = padded.originalRange(cue.start..<cue.end)
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars[range])
@@ -187,7 +186,7 @@ extension Engine {
     let note = " Read without its padding: \(padded.removedCount) of \(scalars.count) characters (repeats, zero-width or extra whitespace) set aside."
     return Decision(
       text: text, labels: core.labels, spans: spans, emoji: core.emoji, rationale: core.rationale + note, hits: core.hits, limits: core.limits,
-      padding: padded.removed)
+      padding: padded.removed, urgency: urgency)
   }
 
   func decideAsWritten(

@@ -27,6 +27,16 @@ extension CLITests {
       """))
   }
 
+  /// A padded message is decided on its core; its tier came back `none` (the core's urgency was
+  /// dropped) and its cue offsets must point into the message as written.
+  @Test(.enabled(if: hasEncoder))
+  func aPaddedMessageKeepsItsTierWithCueOffsetsAsWritten() throws {
+    let run = try discern("explain", "--no-color", "tonight tonight tonight tonight " + Self.tonight)
+    #expect(run.status == 0, "\(run.stderr)")
+    try #require(try selfHarmLine(run.stdout).contains("FLAGGED"))
+    #expect(run.stdout.contains("  urgency: urgent — self_harm flagged; names a time: 'tonight' [65, 72) (urgency.time)\n"))
+  }
+
   @Test(.enabled(if: hasEncoder))
   func explainShowsReviewForAWishToDieWithoutACue() throws {
     let run = try discern("explain", "--no-color", Self.wish)
