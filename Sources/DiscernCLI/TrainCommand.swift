@@ -76,17 +76,17 @@ struct TrainCommand: ParsableCommand {
     let policy = try loadPolicy(policy)
     let encoder = try encoderOptions.load(model: out)
     var files = try Corpus.files(in: corpus)
-    var heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
+    let heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
     if !heldOut.isEmpty { progressLine("leaving out \(heldOut.count) corpus rows behind the annotated test split (\(annotations))") }
+    var superseded: Set<String> = []
     if annotated != "none", FileManager.default.fileExists(atPath: annotated) {
       files += try Corpus.files(in: annotated)
-      let relabelled = try AnnotatedSet.annotatedRows(annotations: annotations)
-      progressLine("learning from the annotated set in \(annotated) too; leaving out the \(relabelled.subtracting(heldOut).count) other corpus rows it relabels")
-      heldOut.formUnion(relabelled)
+      superseded = try AnnotatedSet.annotatedRows(annotations: annotations).subtracting(heldOut)
+      progressLine("learning from the annotated set in \(annotated) too; its labels replace the source's on the \(superseded.count) other corpus rows it relabels")
     }
     progressLine("reading \(files.count) corpus files, evaluating \(ruleSet.rules.count) rules, embedding (cached in .models/cache)")
     let view = try CorpusView.load(
-      files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), heldOut: heldOut, progress: progressLine)
+      files: files, ruleSet: ruleSet, encoder: encoder, cache: EmbeddingCache(), heldOut: heldOut, superseded: superseded, progress: progressLine)
     var trainer = Trainer()
     if let labels {
       let chosen = labels.split(separator: ",").map(String.init)

@@ -64,8 +64,14 @@ public enum Corpus {
   /// Rows that Discern may learn from: every row but the corpus rows behind the annotated `test`
   /// split (`AnnotatedSet.heldOutRows`), which would otherwise reach a fit through the corpus `dev` split.
   /// An annotated-set row (id `<corpus row>@<start>-<end>`) counts as the corpus row it was cut from.
-  public static func learnable(_ rows: [CorpusRow], heldOut: Set<String>) -> [CorpusRow] {
-    heldOut.isEmpty ? rows : rows.filter { !heldOut.contains($0.id) && !heldOut.contains(String($0.id.prefix { $0 != "@" })) }
+  /// Rows in `superseded` (the corpus rows the annotated set relabels) are left out as the corpus
+  /// carries them, while the annotated chunks cut from them are kept: the people's labels replace the
+  /// source's, they do not remove the text from learning.
+  public static func learnable(_ rows: [CorpusRow], heldOut: Set<String>, superseded: Set<String> = []) -> [CorpusRow] {
+    guard !heldOut.isEmpty || !superseded.isEmpty else { return rows }
+    return rows.filter {
+      !heldOut.contains($0.id) && !heldOut.contains(String($0.id.prefix { $0 != "@" })) && !superseded.contains($0.id)
+    }
   }
 
   /// The rows of `path` and the bytes they came from, so that callers fingerprint the file without

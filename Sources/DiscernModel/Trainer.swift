@@ -17,10 +17,11 @@ public struct CorpusView: Sendable {
 
   /// Reads `files`, evaluates the rules and embeds every row (through the cache).
   /// Rows whose id is in `heldOut` are left out (the corpus rows behind the annotated test split, when
-  /// the view is for learning).
+  /// the view is for learning), and so are the corpus's own copies of the rows in `superseded` (those the
+  /// annotated set relabels; its chunks of them stay).
   public static func load(
     files: [String], ruleSet: RuleSet, encoder: BertEncoder, cache: EmbeddingCache, heldOut: Set<String> = [],
-    progress: (String) -> Void
+    superseded: Set<String> = [], progress: (String) -> Void
   ) throws -> CorpusView {
     let stable = ruleSet.rules.enumerated().filter { $0.element.status == .stable }
     let matcher = PCRE2Matcher()
@@ -34,7 +35,7 @@ public struct CorpusView: Sendable {
       fileHash.mix(bytes)
       corpusHash.mix(name.utf8)
       corpusHash.mix(bytes)
-      let kept = Corpus.learnable(fileRows, heldOut: heldOut)
+      let kept = Corpus.learnable(fileRows, heldOut: heldOut, superseded: superseded)
       progress("  \(name): \(kept.count) rows" + (kept.count < fileRows.count ? " (\(fileRows.count - kept.count) left out: the annotated set holds or holds out their texts)" : ""))
       for row in kept {
         let all = ruleSet.evaluate(row.text, matcher: matcher).features
@@ -49,6 +50,7 @@ public struct CorpusView: Sendable {
     }
     // What was held out is part of what the model learned from.
     for id in heldOut.sorted() { corpusHash.mix(id.utf8) }
+    for id in superseded.subtracting(heldOut).sorted() { corpusHash.mix(id.utf8) }
     let pinned = Dictionary(uniqueKeysWithValues: stable.map { ($0.element.id, $0.element.pinnedWeights) }.filter { !$0.1.isEmpty })
     return CorpusView(
       rows: rows, features: features, featureIDs: stable.map(\.element.id), embeddings: embeddings, files: files,

@@ -102,6 +102,21 @@ import Testing
     #expect(Corpus.learnable(rows, heldOut: ["mini-2"]).map(\.id) == ["mini-1@0-34", "mini-3@0-56"])
   }
 
+  /// The people's labels replace the source's: the corpus copy of a relabelled row is left out, the
+  /// annotated chunk cut from it is learned from (it was once dropped with its corpus row, so no real
+  /// annotated row reached the fusion), and a chunk of a held-out row stays out.
+  @Test func aRelabelledRowIsLearnedFromItsAnnotatedChunkNotItsCorpusCopy() throws {
+    let out = try temporaryFolder()
+    _ = try AnnotatedSet.build(annotations: Self.set, corpus: Self.corpus, out: out)
+    let heldOut = try AnnotatedSet.heldOutRows(annotations: Self.set)
+    let superseded = try AnnotatedSet.annotatedRows(annotations: Self.set).subtracting(heldOut)
+    #expect(superseded == ["mini-1", "mini-2"])
+    let corpusRows = try Corpus.read(Self.corpus + "/mini_tweets.jsonl")
+    #expect(Corpus.learnable(corpusRows, heldOut: heldOut, superseded: superseded).map(\.id) == [])
+    let annotatedRows = try Corpus.read(out + "/" + AnnotatedSet.joinedRealFile)
+    #expect(Corpus.learnable(annotatedRows, heldOut: heldOut, superseded: superseded).map(\.id) == ["mini-1@0-34", "mini-2@10-108"])
+  }
+
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
   static let sharedCorpus = root + "/../shared/data/corpus"
