@@ -8,7 +8,8 @@
 #include <cstring>
 
 extern "C" discern_language_guess discern_detect_language(const char *text, int length, const char *hint) {
-  CLD2::CLDHints hints = {hint, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE};
+  // A hint is both a Content-Language hint and a language prior: the first alone barely moves CLD2.
+  CLD2::CLDHints hints = {hint, nullptr, CLD2::UNKNOWN_ENCODING, hint ? CLD2::GetLanguageFromName(hint) : CLD2::UNKNOWN_LANGUAGE};
   CLD2::Language language3[3];
   int percent3[3] = {0, 0, 0};
   double scores3[3] = {0, 0, 0};

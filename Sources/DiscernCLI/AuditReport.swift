@@ -31,6 +31,10 @@ struct AuditReport {
   var limitStops: [String: [PCRE2Limit: Int]] = [:]
   /// Messages decided on their core, padding set aside.
   var padded = 0
+  /// Messages outside what the engine reads, per scope, and the first `outOfScopeListed` of them.
+  var outOfScope: [MessageScope: Int] = [:]
+  var outOfScopeExamples: [(line: Int, id: String?, scope: ScopeReading, text: String)] = []
+  static let outOfScopeListed = 100
   var ruleLabelled: [String: [String: (count: Int, positive: Int)]] = [:]
   /// Per shadow rule and label: decisions its weight (pinned, or a what-if ±1) would have flipped.
   var shadowFlips: [String: [String: (up: Int, down: Int)]] = [:]
@@ -78,6 +82,10 @@ struct AuditReport {
     for rule in decision.hits.keys { ruleHits[rule, default: 0] += 1 }
     for event in decision.limits { limitStops[event.rule, default: [:]][event.limit, default: 0] += 1 }
     if !decision.padding.isEmpty { padded += 1 }
+    if decision.scope.scope != .supported {
+      outOfScope[decision.scope.scope, default: 0] += 1
+      if outOfScopeExamples.count < Self.outOfScopeListed { outOfScopeExamples.append((line, id, decision.scope, decision.text)) }
+    }
     for label in decision.labels {
       let name = label.label
       histogram[name]![min(19, Int(label.probability * 20))] += 1
@@ -148,6 +156,7 @@ struct AuditReport {
       "Flagged per label",
       [["label", "flagged", "share", "threshold"]]
         + labels.map { [$0, "\(flagged[$0] ?? 0)", percent(flagged[$0] ?? 0, decided), String(format: "%.2f", engine.policy.label($0)?.threshold ?? 0.5)] }, nil))
+    out.append(outOfScopeSection())
     out.append(("Actions prompted", [["action", "messages"]] + actions.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] }, actions.isEmpty ? "No message was flagged." : nil))
     let labelled = labels.filter { (scored[$0]?.truth.count ?? 0) > 0 }
     if !labelled.isEmpty {
@@ -211,6 +220,24 @@ struct AuditReport {
       shadowRules.isEmpty
         ? "No shadow rules." : "Decisions each shadow rule would have changed had it counted: with its pinned weight, or else with a weight of +1 (would flag) and −1 (would unflag)."))
     return out
+  }
+
+  /// How many messages the engine could not read, with the policy's action, and which: their
+  /// labels were computed but are unreliable, so they are counted and listed, never left as unflagged.
+  func outOfScopeSection() -> (title: String, body: [[String]], note: String?) {
+    let total = outOfScope.values.reduce(0, +)
+    let counts = MessageScope.outOfScope.filter { outOfScope[$0] != nil }.map { scope in
+      "\(outOfScope[scope]!) \(scope.rawValue) (\(engine.policy.action(for: scope) ?? "no action in the policy"))"
+    }
+    let note =
+      total == 0
+      ? "Every message was in a language Discern reads."
+      : "\(total) of \(decided) messages (\(percent(total, decided))) are outside what Discern reads: \(counts.joined(separator: "; ")). Their labels are unreliable."
+        + (total > outOfScopeExamples.count ? " The first \(outOfScopeExamples.count) are listed." : "")
+    let rows = outOfScopeExamples.map { example in
+      ["\(example.line)", example.id ?? "", example.scope.scope.rawValue, example.scope.language, example.scope.action ?? "", example.text]
+    }
+    return ("Outside what Discern reads", [["line", "id", "scope", "language", "action", "text"]] + rows, note)
   }
 
   func examples(_ label: String) -> [(title: String, examples: [Example])] {

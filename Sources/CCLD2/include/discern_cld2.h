@@ -24,7 +24,7 @@ typedef struct {
 } discern_language_guess;
 
 /// The most likely language of `length` bytes of UTF-8 plain text. `hint` ("en"), when not NULL,
-/// boosts that language the way an HTTP Content-Language header would.
+/// boosts that language (as a Content-Language header and a language prior).
 discern_language_guess discern_detect_language(const char *text, int length, const char *hint);
 
 #ifdef __cplusplus
