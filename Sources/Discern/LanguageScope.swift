@@ -38,6 +38,10 @@ public enum LanguageScope {
     let words = readableWords(text)
     let letters = words.joined().unicodeScalars.filter { $0.properties.isAlphabetic }
     if letters.isEmpty {
+      // Hashtags and emoji are read by the rules and the lexicon, though they name no language.
+      if text.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) {
+        return ScopeReading(scope: .supported, language: "und", languageName: "unknown", reason: "Only hashtags, mentions or links; read as English.")
+      }
       if text.unicodeScalars.contains(where: isEmoji) {
         return ScopeReading(scope: .supported, language: "und", languageName: "unknown", reason: "Emoji only; the emoji lexicon reads them.")
       }
