@@ -27,6 +27,8 @@ public struct ScopeReading: Sendable, Codable, Equatable {
 /// measured by `make bench-language` (README, Accuracy and limits):
 /// - a short text (under `minimumLetterBytes` of letters) is put out of scope only when CLD2 still
 ///   reads another language with English as its prior: alone, CLD2 reads "bye hoe" as Ganda;
+/// - slang-heavy English reads to CLD2 as anything ("ngl im lowkey dead rn fr fr" as German): a
+///   common English word with none of the listed languages' common words beside it keeps it in scope;
 /// - CLD2 falls back to English on short text it cannot place, so a message CLD2 calls English but
 ///   whose common words are Spanish, Portuguese, French or German ones and not English ones is out
 ///   of scope in that language.
@@ -55,7 +57,11 @@ public enum LanguageScope {
         scope: .unsupportedLanguage, language: plain.code, languageName: plain.name,
         reason: "Mostly letters of a script other than Latin (\(nonLatin) of \(letters.count)), read as \(plain.name) (\(plain.code)); Discern reads English only.")
     }
-    if plain.code != "en" && plain.code != "un" {
+    let common = FunctionWords.count(words)
+    // Slang-heavy English ("ngl im lowkey dead rn fr fr") reads to CLD2 as anything; a common English
+    // word, with none of the listed languages' beside it, keeps it in scope.
+    let englishWords = common.english > 0 && common.foreign.words.isEmpty
+    if plain.code != "en" && plain.code != "un" && !englishWords {
       let hinted = plain.textBytes >= minimumLetterBytes ? plain : detect(readable, hint: "en")
       if hinted.code != "en" && hinted.code != "un" {
         return ScopeReading(
@@ -63,10 +69,10 @@ public enum LanguageScope {
           reason: "Read as \(plain.name) (\(plain.code)) by the language identifier; Discern reads English only.")
       }
     }
-    if let common = FunctionWords.dominantLanguage(words) {
+    if let foreign = common.dominant {
       return ScopeReading(
-        scope: .unsupportedLanguage, language: common.code, languageName: common.name,
-        reason: "Its common words are \(common.name) (\(common.words.joined(separator: ", "))), not English; Discern reads English only.")
+        scope: .unsupportedLanguage, language: foreign.code, languageName: foreign.name,
+        reason: "Its common words are \(foreign.name) (\(foreign.words.joined(separator: ", "))), not English; Discern reads English only.")
     }
     let reason = plain.code == "en" ? "Read as English." : "Too little text to identify its language; read as English."
     return ScopeReading(scope: .supported, language: "en", languageName: "English", reason: reason)
@@ -124,21 +130,34 @@ enum FunctionWords {
     ("de", "German", ["ich", "du", "er", "sie", "es", "der", "das", "den", "dem", "und", "ist", "ein", "eine", "nicht", "mit", "für", "zu", "auf", "mein", "meine", "mir", "mich", "noch", "schon", "bin", "hab", "heute", "alles", "nichts", "leben"]),
   ]
   static let english: Set<String> = [
-    "i", "you", "he", "she", "it", "we", "they", "me", "my", "your", "the", "a", "an", "and", "is", "are", "was", "be", "to", "of", "in", "on",
-    "for", "with", "not", "no", "this", "that", "what", "so", "just", "have", "do", "don't", "i'm", "im", "its", "it's", "at", "all", "but", "like",
-    "get", "got", "u", "ur", "lol",
+    // None is also common in the four languages above ("me", "no", "a", "he", "in", "was", "on", "do" are not here).
+    "i", "you", "she", "it", "we", "they", "my", "your", "the", "and", "is", "are", "be", "to", "of", "for", "with", "not", "this", "that",
+    "what", "just", "have", "don't", "i'm", "im", "its", "it's", "at", "all", "but", "like", "get", "got", "u", "ur", "lol", "lmao", "ngl",
+    "tbh", "idk", "rn", "omg",
   ]
 
-  /// The language whose common words outnumber the English ones: two of them, or one beside a
-  /// letter English does not use (é, ñ, ß, ã, …).
-  static func dominantLanguage(_ words: [String]) -> (code: String, name: String, words: [String])? {
+  struct Count {
+    /// Common English words in the message.
+    let english: Int
+    /// The listed language with the most common words in the message, and those words.
+    let foreign: (code: String, name: String, words: [String])
+    let foreignLetters: Bool
+
+    /// That language, when its common words outnumber the English ones: two of them, or one beside
+    /// a letter English does not use (é, ñ, ß, ã, …).
+    var dominant: (code: String, name: String, words: [String])? {
+      guard foreign.words.count > english, foreign.words.count >= 2 || (foreign.words.count >= 1 && foreignLetters) else { return nil }
+      return (foreign.code, foreign.name, Array(Set(foreign.words)).sorted())
+    }
+  }
+
+  static func count(_ words: [String]) -> Count {
     let lowered = words.flatMap { word in
       word.lowercased().replacingOccurrences(of: "’", with: "'").split(whereSeparator: { !($0.isLetter || $0 == "'") }).map(String.init)
     }
-    let englishCount = lowered.filter(english.contains).count
-    guard let best = languages.map({ language in (language, lowered.filter(language.words.contains)) }).max(by: { $0.1.count < $1.1.count }) else { return nil }
-    let foreignLetters = lowered.joined().contains { "áéíóúñüßçãõâêôàèùûîïœ".contains($0) }
-    guard best.1.count > englishCount, best.1.count >= 2 || (best.1.count >= 1 && foreignLetters) else { return nil }
-    return (best.0.code, best.0.name, Array(Set(best.1)).sorted())
+    let best = languages.map { language in (language, lowered.filter(language.words.contains)) }.max(by: { $0.1.count < $1.1.count })!
+    return Count(
+      english: lowered.filter(english.contains).count, foreign: (best.0.code, best.0.name, best.1),
+      foreignLetters: lowered.joined().contains { "áéíóúñüßçãõâêôàèùûîïœ".contains($0) })
   }
 }
