@@ -103,6 +103,8 @@ public struct Policy: Sendable, Equatable {
   static func loadScopes(_ root: YAMLNode, diagnostics: inout DiagnosticList) -> [ScopeEntry] {
     let names = MessageScope.outOfScope.map(\.rawValue)
     guard let node = root["scopes"], let pairs = node.mapping else {
+      // Like a missing label: said once the rest of the policy is right, so it does not bury a typo.
+      guard root["scopes"] != nil || !diagnostics.hasErrors else { return [] }
       diagnostics.error(
         "the policy needs 'scopes', the action for messages Discern cannot read (\(names.joined(separator: ", "))), e.g. 'action: route to a human moderator'",
         at: root["scopes"]?.mark ?? root.mark)
