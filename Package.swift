@@ -25,6 +25,9 @@ let package = Package(
     .systemLibrary(
       name: "CEditLine", pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"])]),
+    // Chromium's Compact Language Detector 2 (Debian's libcld2-dev, which ships no pkg-config file).
+    // Its API is C++, so this target is a small extern "C" shim that links the system library.
+    .target(name: "CCLD2", linkerSettings: [.linkedLibrary("cld2")]),
 
     // The rule DSL: YAML → validated rules → compiled matchers → features with evidence.
     .target(name: "DiscernRules", dependencies: ["CPCRE2", "CYAML"]),
@@ -40,7 +43,7 @@ let package = Package(
     .target(name: "DiscernModel", dependencies: ["DiscernRules", "DiscernEncoder", "CDiscernKernels"]),
 
     // The engine facade: rules + policy + encoder + model, checked against each other.
-    .target(name: "Discern", dependencies: ["DiscernRules", "DiscernEncoder", "DiscernModel"]),
+    .target(name: "Discern", dependencies: ["DiscernRules", "DiscernEncoder", "DiscernModel", "CCLD2"]),
 
     // The `discern` command.
     .executableTarget(

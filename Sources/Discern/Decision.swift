@@ -23,6 +23,10 @@ public struct Decision: Sendable, Codable {
   /// How soon a moderator should act, and why (the policy's `tiers`, chosen from the flagged labels
   /// and the cue rules that hit).
   public var urgency: Urgency = .unassessed
+  /// Whether the engine reads the message's language at all, with the policy's action when it does
+  /// not. Outside `.supported` the labels are still computed (a message CLD2 misread keeps its
+  /// flags) but are unreliable, and the message is never "nothing flagged".
+  public var scope: ScopeReading
 
   public func label(_ name: String) -> LabelDecision? { labels.first { $0.label == name } }
 
@@ -157,15 +161,18 @@ extension Engine {
     _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan] = [], thresholds: [String: Double] = [:],
     matcher: PCRE2Matcher = PCRE2Matcher()
   ) -> Decision {
+    let scope = scope(of: text)
     guard let padded = PaddedMessage.strip(text) else {
-      return decideAsWritten(text, variant: variant, encoderLogits: encoderLogits, modelSpans: modelSpans, thresholds: thresholds, matcher: matcher)
+      return decideAsWritten(
+        text, variant: variant, encoderLogits: encoderLogits, modelSpans: modelSpans, thresholds: thresholds, matcher: matcher, scope: scope)
     }
     var coreLogits: [Float]? = nil, coreSpans: [TaggedSpan] = []
     if variant == .fused, let encoder {
       let reading = encoder.read([padded.core])[0]
       (coreLogits, coreSpans) = (heads.logits(reading.embedding), reading.spans)
     }
-    let core = decideAsWritten(padded.core, variant: variant, encoderLogits: coreLogits, modelSpans: coreSpans, thresholds: thresholds, matcher: matcher)
+    let core = decideAsWritten(
+      padded.core, variant: variant, encoderLogits: coreLogits, modelSpans: coreSpans, thresholds: thresholds, matcher: matcher, scope: scope)
     let scalars = Array(text.unicodeScalars)
     let spans = core.spans.map { span in
       let range = padded.originalRange(span.start..<span.end)
@@ -186,12 +193,19 @@ extension Engine {
     let note = " Read without its padding: \(padded.removedCount) of \(scalars.count) characters (repeats, zero-width or extra whitespace) set aside."
     return Decision(
       text: text, labels: core.labels, spans: spans, emoji: core.emoji, rationale: core.rationale + note, hits: core.hits, limits: core.limits,
-      padding: padded.removed, urgency: urgency)
+      padding: padded.removed, urgency: urgency, scope: scope)
+  }
+
+  /// The message's scope (`LanguageScope`) with the policy's action for it.
+  public func scope(of text: String) -> ScopeReading {
+    var reading = LanguageScope.read(text)
+    if reading.scope != .supported { reading.action = policy.action(for: reading.scope) }
+    return reading
   }
 
   func decideAsWritten(
     _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan], thresholds: [String: Double],
-    matcher: PCRE2Matcher
+    matcher: PCRE2Matcher, scope: ScopeReading
   ) -> Decision {
     precondition(variant == .rulesOnly || encoderLogits != nil, "a fused decision needs the encoder's logits")
     let evaluation = ruleSet.evaluate(text, matcher: matcher)
@@ -243,8 +257,8 @@ extension Engine {
     let urgency = policy.urgency(flagged: labels.filter(\.flagged).map(\.label), evidence: evaluation.evidence.filter { stableIDs.contains($0.rule) })
     return Decision(
       text: text, labels: labels, spans: spans, emoji: emoji,
-      rationale: Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel, limits: evaluation.limitEvents),
-      hits: hits, limits: evaluation.limitEvents, urgency: urgency)
+      rationale: Rationale.scopeNote(scope) + Rationale.write(labels: labels, evidence: evaluation.evidence, modelSpans: fromModel, limits: evaluation.limitEvents),
+      hits: hits, limits: evaluation.limitEvents, urgency: urgency, scope: scope)
   }
 }
 
@@ -282,6 +296,15 @@ enum Rationale {
     "self_harm": "self-harm", "harming_others": "harming others", "harmed_by_others": "harmed by others",
     "reference_to_harm": "a reference to harm",
   ]
+
+  /// Said first for a message outside what the engine reads, so no reader takes "Not self-harm" for
+  /// a reading of it; empty for a supported one.
+  static func scopeNote(_ scope: ScopeReading) -> String {
+    guard scope.scope != .supported else { return "" }
+    let what = scope.scope == .unsupportedLanguage ? "Not a language Discern reads" : "Too little text for Discern to read"
+    let action = scope.action.map { " Policy: \($0)." } ?? ""
+    return "\(what) (\(scope.scope.rawValue)): \(scope.reason)\(action) The label figures below are unreliable. "
+  }
 
   static func write(labels: [LabelDecision], evidence: [Evidence], modelSpans: [Span] = [], limits: [LimitEvent] = []) -> String {
     // The label to explain: the most probable flagged one, else self-harm (what staff ask first).

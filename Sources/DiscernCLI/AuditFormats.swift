@@ -290,7 +290,7 @@ enum AuditRecordFormat {
   var header: String? {
     guard case .csv(let labels) = self else { return nil }
     let perLabel = labels.flatMap { ["\($0)_probability", "\($0)_flagged"] }
-    return (["line", "id", "error"] + perLabel + ["urgency", "urgency_reasons", "top_contributions", "spans", "rationale", "metadata"]).joined(separator: ",")
+    return (["line", "id", "error"] + perLabel + ["urgency", "urgency_reasons", "top_contributions", "spans", "rationale", "scope", "language", "scope_action", "metadata"]).joined(separator: ",")
   }
 
   /// Appends the record of `input` (without its line break) to `json`.
@@ -327,7 +327,8 @@ enum AuditRecordFormat {
       } ?? []
       cells += [
         top.joined(separator: "; "), decision?.spans.map { "\($0.type):\($0.text)" }.joined(separator: "; ") ?? "",
-        decision?.rationale ?? "", String(decoding: metadata.json, as: UTF8.self),
+        decision?.rationale ?? "", decision?.scope.scope.rawValue ?? "", decision?.scope.language ?? "", decision?.scope.action ?? "",
+        String(decoding: metadata.json, as: UTF8.self),
       ]
       json.raw(cells.map(CSV.escape).joined(separator: ","))
     }

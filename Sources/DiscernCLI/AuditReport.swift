@@ -31,6 +31,10 @@ struct AuditReport {
   var limitStops: [String: [PCRE2Limit: Int]] = [:]
   /// Messages decided on their core, padding set aside.
   var padded = 0
+  /// Messages outside what the engine reads, per scope, and the first `outOfScopeListed` of them.
+  var outOfScope: [MessageScope: Int] = [:]
+  var outOfScopeExamples: [(line: Int, id: String?, scope: ScopeReading, text: String)] = []
+  static let outOfScopeListed = 100
   var ruleLabelled: [String: [String: (count: Int, positive: Int)]] = [:]
   /// Decisions per urgency tier, and the first `tierListLimit` of each tier but `none` (input order).
   var tierCounts: [UrgencyTier: Int] = [:]
@@ -98,6 +102,10 @@ struct AuditReport {
           // One table row per message: its line breaks would end the Markdown row.
           text: String(decision.text.prefix(280)).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
             .replacingOccurrences(of: "\r", with: " ")))
+    }
+    if decision.scope.scope != .supported {
+      outOfScope[decision.scope.scope, default: 0] += 1
+      if outOfScopeExamples.count < Self.outOfScopeListed { outOfScopeExamples.append((line, id, decision.scope, decision.text)) }
     }
     for label in decision.labels {
       let name = label.label
@@ -183,6 +191,7 @@ struct AuditReport {
         ? "No message took a tier above none."
         : "Each tier's first \(Self.tierListLimit) messages in the input's order"
           + (listed.contains { (tierCounts[$0] ?? 0) > Self.tierListLimit } ? " (more were left out: `discern audit --tier TIER` writes every record of a tier)" : "") + "."))
+    out.append(outOfScopeSection())
     out.append(("Actions prompted", [["action", "messages"]] + actions.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] }, actions.isEmpty ? "No message was flagged." : nil))
     let labelled = labels.filter { (scored[$0]?.truth.count ?? 0) > 0 }
     if !labelled.isEmpty {
@@ -246,6 +255,24 @@ struct AuditReport {
       shadowRules.isEmpty
         ? "No shadow rules." : "Decisions each shadow rule would have changed had it counted: with its pinned weight, or else with a weight of +1 (would flag) and −1 (would unflag)."))
     return out
+  }
+
+  /// How many messages the engine could not read, with the policy's action, and which: their
+  /// labels were computed but are unreliable, so they are counted and listed, never left as unflagged.
+  func outOfScopeSection() -> (title: String, body: [[String]], note: String?) {
+    let total = outOfScope.values.reduce(0, +)
+    let counts = MessageScope.outOfScope.filter { outOfScope[$0] != nil }.map { scope in
+      "\(outOfScope[scope]!) \(scope.rawValue) (\(engine.policy.action(for: scope) ?? "no action in the policy"))"
+    }
+    let note =
+      total == 0
+      ? "Every message was in a language Discern reads."
+      : "\(total) of \(decided) messages (\(percent(total, decided))) are outside what Discern reads: \(counts.joined(separator: "; ")). Their labels are unreliable."
+        + (total > outOfScopeExamples.count ? " The first \(outOfScopeExamples.count) are listed." : "")
+    let rows = outOfScopeExamples.map { example in
+      ["\(example.line)", example.id ?? "", example.scope.scope.rawValue, example.scope.language, example.scope.action ?? "", example.text]
+    }
+    return ("Outside what Discern reads", [["line", "id", "scope", "language", "action", "text"]] + rows, note)
   }
 
   func examples(_ label: String) -> [(title: String, examples: [Example])] {

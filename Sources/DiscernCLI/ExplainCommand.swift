@@ -67,8 +67,10 @@ enum DecisionView {
 
   static func render(_ decision: Decision, colour: Bool) -> String {
     var lines = ["» " + highlighted(decision, colour: colour)]
+    if let scope = scopeLine(decision.scope) { lines.append(scope) }
+    let unreliable = decision.scope.scope == .supported ? "" : " (unreliable)"
     for label in decision.labels {
-      let state = label.flagged ? "FLAGGED" : "not flagged"
+      let state = (label.flagged ? "FLAGGED" : "not flagged") + unreliable
       let actions = label.flagged ? "  → author: \(label.actions.author.joined(separator: "; ")); others: \(label.actions.others.joined(separator: "; "))" : ""
       lines.append(
         "  " + label.label.padding(toLength: 18, withPad: " ", startingAt: 0)
@@ -108,6 +110,16 @@ enum DecisionView {
     }
     lines.append("  rationale: " + decision.rationale)
     return lines.joined(separator: "\n")
+  }
+
+  /// "scope  unsupported_language (German, de) → ACTION" and why, for a message outside what the
+  /// engine reads; nil for a supported one (most messages), so the usual view stays as it was.
+  static func scopeLine(_ scope: ScopeReading) -> String? {
+    guard scope.scope != .supported else { return nil }
+    let language = scope.language == "und" ? "" : " (\(scope.languageName), \(scope.language))"
+    let action = scope.action.map { " → \($0)" } ?? ""
+    return "  " + "scope".padding(toLength: 18, withPad: " ", startingAt: 0) + scope.scope.rawValue + language + action
+      + "\n    " + scope.reason + " The labels below were computed anyway and are unreliable."
   }
 
   /// The message with each span painted by its type (the first span wins where spans overlap).

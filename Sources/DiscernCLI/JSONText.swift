@@ -128,6 +128,13 @@ struct JSONText {
       self += "],"
     }
     key("rationale"); string(decision.rationale); self += ","
+    key("scope"); self += "{"
+    key("action"); if let action = decision.scope.action { string(action) } else { self += "null" }; self += ","
+    key("language"); string(decision.scope.language); self += ","
+    key("language_name"); string(decision.scope.languageName); self += ","
+    key("reason"); string(decision.scope.reason); self += ","
+    key("scope"); string(decision.scope.scope.rawValue)
+    self += "},"
     key("spans"); self += "["
     for (i, span) in decision.spans.enumerated() {
       if i > 0 { self += "," }

@@ -168,6 +168,7 @@ struct ReplSession {
     guard let last else { return print("explain a message first") }
     guard let name = labelArgument(name), let label = last.label(name) else { return }
     print("urgency: " + last.urgency.summary)
+    if let scope = DecisionView.scopeLine(last.scope) { print(scope.trimmingCharacters(in: .whitespaces)) }
     print(String(format: "%@: logit %.3f = bias %.3f + %d contributions; p %.3f (threshold %.2f)", name, label.logit, label.bias, label.contributions.count, label.probability, label.threshold))
     for c in label.contributions {
       print("  " + c.feature.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%7.3f × %+7.3f = %+7.3f", c.value, c.weight, c.contribution))

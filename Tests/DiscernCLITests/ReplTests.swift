@@ -56,6 +56,25 @@ struct ReplTests {
     #expect(try screen(showing: "rationale:").contains("casual_mention"))
   }
 
+  /// A message in another language: the decision line and `:why` both name the scope and the action.
+  @Test func whyNamesTheUnsupportedLanguageScope() throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    try tmux("new-session", "-d", "-s", "repl", "-x", "220", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    defer { _ = try? tmux("kill-server") }
+    _ = try screen(showing: "discern>")
+    try tmux("send-keys", "-t", "repl", "quiero morirme", "Enter")
+    let decided = try screen(showing: "rationale:")
+    #expect(decided.contains("\n  scope             unsupported_language (Spanish, es) → route to a human moderator who reads the language\n"))
+    try tmux("send-keys", "-t", "repl", ":why self_harm", "Enter")
+    let why = try screen(showing: "self_harm: logit")
+    #expect(why.contains("""
+      \nscope             unsupported_language (Spanish, es) → route to a human moderator who reads the language
+          Read as Spanish (es) by the language identifier; Discern reads English only. The labels below were computed anyway and are unreliable.
+      self_harm: logit 
+      """))
+  }
+
   /// no-color.org: NO_COLOR set to anything turns colour off on a terminal, as --no-color does.
   @Test func explainHonoursNoColorOnATerminal() throws {
     defer { _ = try? tmux("kill-server") }

@@ -119,6 +119,23 @@ import Testing
     #expect(diagnostics.isEmpty)
     #expect(policy?.labels.map(\.name) == Policy.labelNames)
     #expect(policy?.label("self_harm")?.author == ["offer crisis resources"])
+    #expect(policy?.action(for: .unsupportedLanguage) == "route to a human moderator who reads the language")
+  }
+
+  @Test func aPolicyWithoutScopesSaysWhatToAdd() throws {
+    let path = try write("""
+      labels:
+        self_harm: {threshold: 0.4}
+        harming_others: {threshold: 0.4}
+        harmed_by_others: {threshold: 0.4}
+        reference_to_harm: {threshold: 0.4}
+
+      """)
+    let (policy, diagnostics) = Policy.load(path: path)
+    #expect(policy == nil)
+    #expect(diagnostics.map(\.description) == [
+      "\(path):1:1: error: the policy needs 'scopes', the action for messages Discern cannot read (unsupported_language, too_little_text), e.g. 'action: route to a human moderator'\nlabels:\n^"
+    ])
   }
 
   @Test func mistakesAreReportedWithPositionsAndSuggestions() throws {
