@@ -5,7 +5,8 @@
 //
 // Input: a CSV file. When its first byte is below 0x08, that byte picks a smaller line/record limit
 // (so that the over-limit and "does not close within" paths are reachable with small inputs) and is
-// not part of the file; otherwise the limit is the audit's default (--max-bytes 100000). The file is
+// not part of the file; 0x10…0x17 pick the same limits with ';' as the delimiter, 0x18…0x1F with tab
+// (--delimiter); otherwise the limit is the audit's default (--max-bytes 100000) and the delimiter ','. The file is
 // written to a scratch file and read twice, as the audit reads it:
 //  1. AuditInputReader(csv: true): readHeader(), then every record, each parsed like
 //     Auditor.parse does (UTF-8, CSV.fields, header/field counts);
@@ -23,6 +24,8 @@ import DiscernEncoder
 import Foundation
 
 let limits = [1, 8, 32, 100, 400, 1000, 4102, 604_096]
+/// The delimiter the current input is read with (its first byte may choose one).
+nonisolated(unsafe) var delimiter = CSVDelimiter.comma
 let defaultLimit = 604_096
 
 let scratch: Int32 = {
@@ -55,9 +58,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let all = UnsafeBufferPointer(start: data, count: size)
   var limit = defaultLimit
   var file = all
-  if let first = all.first, first < 8 {
-    limit = limits[Int(first)]
+  if let first = all.first, first < 8 || (0x10..<0x20).contains(first) {
+    limit = limits[Int(first & 7)]
+    delimiter = first < 8 ? .comma : first < 0x18 ? .semicolon : .tab
     file = UnsafeBufferPointer(rebasing: all[1...])
+  } else {
+    delimiter = .comma
   }
   load(file)
   audit(limit: limit, file)
@@ -129,7 +135,7 @@ func streamed(limit: Int, _ file: UnsafeBufferPointer<UInt8>) -> [Seen] {
   }
   writer.start()
   let lines = LineReader(descriptor: ends[0], name: "fuzz stream", maxLineBytes: limit, owned: true)
-  var reader = CSVRecordReader(lines: lines, maxBytes: limit)
+  var reader = CSVRecordReader(lines: lines, maxBytes: limit, delimiter: delimiter)
   var seen: [Seen] = []
   while let record = reader.nextRecord() { seen.append(Seen(record)) }
   return seen
@@ -139,7 +145,7 @@ func streamed(limit: Int, _ file: UnsafeBufferPointer<UInt8>) -> [Seen] {
 func audit(limit: Int, _ file: UnsafeBufferPointer<UInt8>) {
   lseek(scratch, 0, SEEK_SET)
   let lines = LineReader(descriptor: scratch, name: "fuzz", maxLineBytes: limit, owned: false)
-  let inputs = AuditInputReader(lines: lines, csv: true, maxBytes: limit)
+  let inputs = AuditInputReader(lines: lines, csv: true, maxBytes: limit, delimiter: delimiter)
   do { try inputs.readHeader() } catch { _ = error.description }
   var last = 0
   while let input = inputs.next() {
@@ -147,7 +153,7 @@ func audit(limit: Int, _ file: UnsafeBufferPointer<UInt8>) {
     last = input.line
     if input.problem != nil { continue }
     guard let string = String(validating: input.bytes, as: UTF8.self) else { continue }
-    let values = CSV.fields(string)
+    let values = CSV.fields(string, delimiter: delimiter)
     let reference = scalarFields(string)
     guard let reference else {
       fail("record at line \(input.line) was read whole (CSVQuotes), but has a quote left open read scalar by scalar", file)
@@ -162,7 +168,7 @@ func audit(limit: Int, _ file: UnsafeBufferPointer<UInt8>) {
     if let header = input.header, values.count == header.count {
       _ = zip(header, values).map { ($0, $1) }
     }
-    _ = values.map(CSV.escape)
+    _ = values.map { CSV.escape($0, delimiter: delimiter) }
   }
 }
 
@@ -172,7 +178,7 @@ func audit(limit: Int, _ file: UnsafeBufferPointer<UInt8>) {
 /// reading to hold it to.
 func scalarFields(_ record: String) -> [String]? {
   let bytes = Array(record.utf8)
-  let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+  let quote = UInt8(ascii: "\""), comma = delimiter.byte
   var fields: [[UInt8]] = [[]]
   var i = 0
   var quoted = false
@@ -212,7 +218,7 @@ func account(limit: Int, _ file: UnsafeBufferPointer<UInt8>) -> [Seen] {
 
   lseek(scratch, 0, SEEK_SET)
   let lines = LineReader(descriptor: scratch, name: "fuzz", maxLineBytes: limit, owned: false)
-  var reader = CSVRecordReader(lines: lines, maxBytes: limit)
+  var reader = CSVRecordReader(lines: lines, maxBytes: limit, delimiter: delimiter)
   var next = 1
   var seen: [Seen] = []
   while let record = reader.nextRecord() {

@@ -329,9 +329,11 @@ enum Rationale {
       // A rule without spans (a measure, or a rule that fires on an absence) is named, not quoted.
       guard let first = spans.first else { return "rule \(c.feature) (\(amount))" }
       let quoted = "'\(first.text)'"
-      let kind = spans.first?.lexicon.map { entry in entry.signal == .laughter ? ", usually a sign of humour" : entry.signal == .irony ? ", usually ironic" : "" } ?? ""
-      let type = spans.first?.type.map { ", " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""
-      return "\(quoted) (\(c.feature)\(type)\(kind), \(amount))"
+      // An emoji is described by its lexicon row, never by a fixed phrase: a phrase per signal called
+      // 🥀 humour while the lexicon rates it high for serious intent.
+      let row = first.lexicon.map { "; " + $0.citation } ?? ""
+      let type = first.type.map { ", " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""
+      return "\(quoted) (\(c.feature)\(type), \(amount)\(row))"
     }
     let raising = top.filter { $0.contribution > 0 }.map(phrase)
     let lowering = top.filter { $0.contribution < 0 }.map(phrase)

@@ -14,6 +14,11 @@ struct AuditCommand: ParsableCommand {
       the input 'line', and 'fingerprints' of the input line, the rules and the model (what --resume \
       checks); a line that cannot be decided (invalid JSON or UTF-8, no 'text', over the size limit) \
       gives {"line", "id", "fingerprints", "error"} instead. Reads and writes as it goes, in batches.
+
+      CSV input has a header row; --text-column and --id-column name the columns that hold the \
+      message and its id (by name: a header is required, and a column that moves between exports is \
+      still found), and --delimiter the separator (';' or tab exports). A CSV --out is written with \
+      the same delimiter, so that it opens in the tool the input came from.
       """)
 
   @OptionGroup var rulesOptions: RulesOptions
@@ -26,8 +31,17 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Write the records here instead of standard output; CSV when it ends in .csv.")
   var out: String?
 
-  @Flag(help: "Read the input as CSV (a header row naming 'text' and optionally 'id'; other columns pass through).")
+  @Flag(help: "Read the input as CSV (a header row naming the text column and optionally the id column; other columns pass through).")
   var csv = false
+
+  @Option(help: ArgumentHelp("The column (CSV) or key (JSONL) that holds the message.", valueName: "name"))
+  var textColumn: String = "text"
+
+  @Option(help: ArgumentHelp("The column (CSV) or key (JSONL) that holds the record's id (default: 'id', when there is one).", valueName: "name"))
+  var idColumn: String?
+
+  @Option(help: ArgumentHelp("The CSV field delimiter, of the input and of a CSV --out: ',', ';', tab (as 'tab' or '\\t') or another single character.", valueName: "char"))
+  var delimiter: CSVDelimiter = .comma
 
   @Flag(help: "Decide with the rules alone (the model's rules-only ablation): no encoder, much faster, less accurate.")
   var rulesOnly = false
@@ -59,6 +73,7 @@ struct AuditCommand: ParsableCommand {
   var maxBytes: Int = 100_000
 
   var csvInput: Bool { csv || input.lowercased().hasSuffix(".csv") }
+  var keys: RecordKeys { RecordKeys(text: textColumn, id: idColumn ?? "id", idRequired: idColumn != nil) }
   var csvOutput: Bool { out?.lowercased().hasSuffix(".csv") ?? false }
 
   /// Bounds that keep every size the audit computes from them far from overflow.
@@ -78,6 +93,10 @@ struct AuditCommand: ParsableCommand {
         "--max-bytes must be between \(Self.maxBytesRange.lowerBound) and \(Self.maxBytesRange.upperBound) (1 GiB); got \(maxBytes).")
     }
     if resume && out == nil { throw ValidationError("--resume needs --out FILE: the records to continue from.") }
+    if delimiter != .comma && !csvInput && !csvOutput {
+      throw ValidationError("--delimiter is for CSV: the input is read as JSONL (give --csv, or a file ending in .csv) and --out is not a .csv file.")
+    }
+    if textColumn == idColumn { throw ValidationError("--text-column and --id-column are both '\(textColumn)'; the id needs a column of its own.") }
     if resume && report != nil { throw ValidationError("--report needs the whole input in one run; leave out --resume.") }
     if resume && (!tiers.isEmpty || sort != .input) {
       throw ValidationError("--resume continues after the records already written, in the input's order; leave out --tier and --sort.")
@@ -91,8 +110,8 @@ struct AuditCommand: ParsableCommand {
     // nothing in it is emptied before the checks.
     let output = try out.map { try OutputFile.audit(path: $0, input: inputFile, inputName: input == "-" ? "on standard input" : "'\(input)'", keep: resume) }
       ?? .standardOutput
-    let inputs = AuditInputReader(lines: lines, csv: csvInput, maxBytes: maxBytes)
-    try inputs.readHeader()
+    let inputs = AuditInputReader(lines: lines, csv: csvInput, maxBytes: maxBytes, delimiter: delimiter)
+    try inputs.readHeader(keys: keys)
     // Rules-only needs no encoder weights: loading them would be most of a small audit's time.
     let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
@@ -100,8 +119,8 @@ struct AuditCommand: ParsableCommand {
     let fingerprints = EngineFingerprints(
       rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, variant: variant, encoder: engine.encoder?.fingerprint,
       lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
-    let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels) : .jsonl(fingerprints)
-    var auditor = Auditor(engine: engine, maxBytes: maxBytes, format: format)
+    let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels, delimiter: delimiter) : .jsonl(fingerprints)
+    var auditor = Auditor(engine: engine, maxBytes: maxBytes, format: format, keys: keys, delimiter: delimiter)
     auditor.variant = variant
     auditor.selection = TierSelection(tiers: tiers.isEmpty ? nil : Set(tiers), sort: sort)
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
@@ -167,7 +186,8 @@ struct AuditCommand: ParsableCommand {
   func resumeAfterSaved(in output: OutputFile, auditor: Auditor, engine: EngineFingerprints, inputs: AuditInputReader) throws -> (Int, Bool) {
     // A record repeats its text (escaped) with spans and rationale: far past the input's limit a
     // complete line cannot be an audit record, and is not read whole.
-    var saved = try SavedRecords(path: out ?? "", csvHeader: auditor.format.header, maxRecordBytes: max(4 << 20, maxRecordBytes * 32))
+    var saved = try SavedRecords(
+      path: out ?? "", csvHeader: auditor.format.header, delimiter: delimiter, maxRecordBytes: max(4 << 20, maxRecordBytes * 32))
     let done = try ResumeCheck(auditor: auditor, engine: engine).run(&saved, against: inputs)
     if output.isRegularFile { try output.truncate(to: saved.completeBytes) }
     return (done, saved.sawHeader)
@@ -184,6 +204,11 @@ struct AuditCommand: ParsableCommand {
     let name = input == "-" ? "standard input" : "'\(input)'"
     return (LineReader(descriptor: descriptor, name: name, maxLineBytes: maxRecordBytes, owned: input != "-"), FileIdentity(descriptor: descriptor))
   }
+}
+
+extension CSVDelimiter: ExpressibleByArgument {
+  init?(argument: String) { self.init(argument) }
+  var defaultValueDescription: String { name }
 }
 
 /// One status line on a terminal: records, rate and, for a file, the time left.
@@ -211,6 +236,9 @@ struct Auditor {
   let engine: Engine
   let maxBytes: Int
   let format: AuditRecordFormat
+  /// Which columns or keys hold the message and the id, and what separates a CSV input's fields.
+  var keys = RecordKeys()
+  var delimiter = CSVDelimiter.comma
   var variant: Engine.Variant = .fused
   var report: AuditReport? = nil
   /// The configuration a change is compared against, and what flipped.
@@ -239,15 +267,15 @@ struct Auditor {
     let hasText: Bool
     let metadata: PassThrough
     if let header = input.header {
-      guard let values = CSV.fields(string) else { return .error(id: nil, reason: "unclosed quote in the CSV record") }
+      guard let values = CSV.fields(string, delimiter: delimiter) else { return .error(id: nil, reason: "unclosed quote in the CSV record") }
       guard values.count == header.count else {
         return .error(id: nil, reason: "\(values.count) CSV fields where the header has \(header.count)")
       }
       let cells = zip(header, values).map { ($0, $1) }
-      id = cells.first { $0.0 == "id" }.map(\.1).flatMap { $0.isEmpty ? nil : $0 }
-      text = cells.first { $0.0 == "text" }?.1
+      id = cells.first { $0.0 == keys.id }.map(\.1).flatMap { $0.isEmpty ? nil : $0 }
+      text = cells.first { $0.0 == keys.text }?.1
       hasText = true
-      metadata = PassThrough(cells: cells.filter { $0.0 != "id" && $0.0 != "text" })
+      metadata = PassThrough(cells: cells.filter { $0.0 != keys.id && $0.0 != keys.text })
     } else {
       let object: JSONObjectLine
       do {
@@ -255,16 +283,16 @@ struct Auditor {
       } catch {
         return .error(id: nil, reason: error.description)
       }
-      id = object.member("id").flatMap { member in
+      id = object.member(keys.id).flatMap { member in
         object.string(member).flatMap { $0.isEmpty ? nil : $0 } ?? (Self.isNumber(object.raw(member)) ? object.raw(member) : nil)
       }
-      let textMember = object.member("text")
+      let textMember = object.member(keys.text)
       hasText = textMember != nil
       text = textMember.flatMap(object.string)
-      metadata = PassThrough(object: object, leaving: ["id", "text"])
+      metadata = PassThrough(object: object, leaving: [keys.id, keys.text])
     }
     guard let text else {
-      return .error(id: id, reason: hasText ? "'text' is not a string" : "no 'text' field")
+      return .error(id: id, reason: hasText ? "'\(keys.text)' is not a string" : "no '\(keys.text)' field")
     }
     guard text.utf8.count <= maxBytes else {
       return .error(id: id, reason: "message of \(text.utf8.count) bytes is over the size limit (\(maxBytes))")

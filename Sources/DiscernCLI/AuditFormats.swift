@@ -1,4 +1,5 @@
 import Discern
+import DiscernRules
 import Foundation
 
 /// One input record: the line it starts on, its raw bytes (a JSON object, or a CSV row with the
@@ -36,16 +37,16 @@ final class AuditInputReader {
   /// Records handed out so far.
   private(set) var count = 0
 
-  init(lines: LineReader, csv: Bool, maxBytes: Int) {
+  init(lines: LineReader, csv: Bool, maxBytes: Int, delimiter: CSVDelimiter = .comma) {
     self.lines = lines
     self.maxBytes = maxBytes
-    self.csv = csv ? CSVRecordReader(lines: lines, maxBytes: maxBytes) : nil
+    self.csv = csv ? CSVRecordReader(lines: lines, maxBytes: maxBytes, delimiter: delimiter) : nil
   }
 
   /// Reads the CSV header; throws why it is unusable (the audit cannot map columns without it).
-  func readHeader() throws(CommandError) {
+  func readHeader(keys: RecordKeys = RecordKeys()) throws(CommandError) {
     guard csv != nil else { return }
-    if let error = csv!.readHeader() { throw CommandError("\(lines.name): \(error)") }
+    if let error = csv!.readHeader(keys: keys) { throw CommandError("\(lines.name): \(error)") }
   }
 
   func next() -> AuditInput? {
@@ -120,6 +121,7 @@ struct PassThrough {
 struct CSVRecordReader {
   let lines: LineReader
   let maxBytes: Int
+  let delimiter: CSVDelimiter
   /// Longest a record may be, as long as a line may be.
   let maxRecordBytes: Int
   static let maxLines = 1000
@@ -129,9 +131,10 @@ struct CSVRecordReader {
   /// Lines read ahead looking for a quote's end and given back when it did not come: read again first.
   private var returned: [(number: Int, line: LineReader.Line)] = []
 
-  init(lines: LineReader, maxBytes: Int) {
+  init(lines: LineReader, maxBytes: Int, delimiter: CSVDelimiter = .comma) {
     self.lines = lines
     self.maxBytes = maxBytes
+    self.delimiter = delimiter
     maxRecordBytes = lines.maxLineBytes
   }
 
@@ -149,7 +152,7 @@ struct CSVRecordReader {
       guard case .tooLong(let length, let fingerprint) = first else { return nil }
       return AuditInput(line: start, bytes: [], fingerprint: fingerprint, problem: AuditInput.overLimit(length, maxBytes: maxBytes))
     }
-    var quotes = CSVQuotes()
+    var quotes = CSVQuotes(delimiter: delimiter)
     quotes.scan(firstBytes)
     var record = firstBytes
     var more: [(number: Int, line: LineReader.Line)] = []
@@ -180,16 +183,16 @@ struct CSVRecordReader {
     return AuditInput(line: start, bytes: record)
   }
 
-  /// Reads the header row; it must name a `text` column. Returns why it cannot be used, if it cannot.
-  mutating func readHeader() -> String? {
-    guard let record = nextRecord() else { return "the CSV input is empty: it needs a header row with a 'text' column" }
-    guard record.problem == nil, let line = String(validating: record.bytes, as: UTF8.self), let fields = CSV.fields(line) else {
+  /// Reads the header row; it must name the text column (and the id column, when one was asked
+  /// for). Returns why it cannot be used, if it cannot.
+  mutating func readHeader(keys: RecordKeys) -> String? {
+    guard let record = nextRecord() else { return "the CSV input is empty: it needs a header row with a '\(keys.text)' column" }
+    guard record.problem == nil, let line = String(validating: record.bytes, as: UTF8.self), let fields = CSV.fields(line, delimiter: delimiter)
+    else {
       return "line 1: the CSV header is not valid UTF-8, has an unclosed quote or is over the size limit"
     }
     let names = fields.map { $0.hasPrefix("\u{FEFF}") ? String($0.dropFirst()) : $0 }
-    guard names.contains("text") else {
-      return "line 1: the CSV header has no 'text' column (columns: \(names.joined(separator: ", ")))"
-    }
+    if let missing = keys.missing(in: names, delimiter: delimiter) { return "line 1: " + missing }
     header = names
     return nil
   }
@@ -199,16 +202,19 @@ struct CSVRecordReader {
 /// at the start of a field (elsewhere it is text, as `CSV.fields` reads it), and inside one '""' is a
 /// quote and a lone '"' closes it.
 struct CSVQuotes {
+  let delimiter: CSVDelimiter
   /// A quoted field is open at the end of the last line scanned: the record goes on.
   private(set) var open = false
-  /// In the last line scanned, a closing quote was followed by more than ',' or the line's end.
+  /// In the last line scanned, a closing quote was followed by more than the delimiter or the line's end.
   private(set) var textAfterClosing = false
   private var fieldStart = true
   private var justClosed = false
 
+  init(delimiter: CSVDelimiter = .comma) { self.delimiter = delimiter }
+
   mutating func scan(_ line: [UInt8]) {
     textAfterClosing = false
-    let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+    let quote = UInt8(ascii: "\""), comma = delimiter.byte
     for byte in line {
       if open {
         if byte == quote {
@@ -240,7 +246,8 @@ enum CSV {
   /// The fields of one record, or nil when a quote is left open. Read scalar by scalar, as
   /// `CSVQuotes` finds the record's end byte by byte: by Character, a quote or comma followed by a
   /// combining mark or a zero-width joiner was one grapheme that was neither.
-  static func fields(_ record: String) -> [String]? {
+  static func fields(_ record: String, delimiter: CSVDelimiter = .comma) -> [String]? {
+    let separator = delimiter.scalar
     var fields: [String] = []
     var field = String.UnicodeScalarView()
     var quoted = false
@@ -263,7 +270,7 @@ enum CSV {
         }
       } else if c == "\"" && field.isEmpty {
         quoted = true
-      } else if c == "," {
+      } else if c == separator {
         fields.append(String(field))
         field = String.UnicodeScalarView()
       } else {
@@ -275,9 +282,70 @@ enum CSV {
     return fields
   }
 
-  static func escape(_ value: String) -> String {
-    guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+  static func escape(_ value: String, delimiter: CSVDelimiter = .comma) -> String {
+    guard value.unicodeScalars.contains(where: { $0 == delimiter.scalar || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
     return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
+
+/// The byte between a CSV record's fields: ',' unless told otherwise. Spreadsheets in locales whose
+/// decimal mark is ',' export with ';', and many tools export tab-separated text.
+struct CSVDelimiter: Equatable {
+  let byte: UInt8
+
+  static let comma = CSVDelimiter(byte: UInt8(ascii: ","))
+  static let semicolon = CSVDelimiter(byte: UInt8(ascii: ";"))
+  static let tab = CSVDelimiter(byte: 9)
+
+  private init(byte: UInt8) { self.byte = byte }
+
+  /// From an option's value: a single character such as ',' ';' '|', or a tab as `tab`, `\t` or the
+  /// character itself. Not a quote, a line break, a space, a letter or a digit: those are text.
+  init?(_ text: String) {
+    switch text {
+    case "tab", "\\t", "\t": self = .tab
+    case "comma": self = .comma
+    case "semicolon": self = .semicolon
+    default:
+      guard text.utf8.count == 1, let byte = text.utf8.first, byte > 0x20, byte < 0x7F, byte != UInt8(ascii: "\""),
+        !Character(Unicode.Scalar(byte)).isLetter, !Character(Unicode.Scalar(byte)).isNumber
+      else { return nil }
+      self.init(byte: byte)
+    }
+  }
+
+  var scalar: Unicode.Scalar { Unicode.Scalar(byte) }
+
+  /// As messages show it: `','`, `';'`, `tab`.
+  var name: String { self == .tab ? "tab" : "'\(Character(scalar))'" }
+}
+
+/// Which CSV columns, or JSON keys, hold a record's message and its id: `text` and `id` unless the
+/// audit is told other names. Chosen by name, never by position: a header is required, and a column
+/// that moves between two exports is still found by its name, where a number would quietly audit
+/// whatever column came to stand there.
+struct RecordKeys {
+  var text = "text"
+  var id = "id"
+  /// The id column was named on the command line, so a header without it is an error; the default
+  /// `id` may be absent (the records then have no id).
+  var idRequired = false
+
+  /// Why a CSV header with these column names cannot be audited with these keys, as one line: the
+  /// column missing, the columns there are, a likely fix, and the option that names the column.
+  func missing(in names: [String], delimiter: CSVDelimiter) -> String? {
+    let wanted = [(text, "the message text", "--text-column", true), (id, "the record ids", "--id-column", idRequired)]
+    guard let (name, role, option, _) = wanted.first(where: { $0.3 && !names.contains($0.0) }) else { return nil }
+    let columns = names.map { "'\($0)'" }.joined(separator: ", ")
+    let said = "the CSV header has no column '\(name)' for \(role) (its columns: \(columns))"
+    if names.count == 1, let other = [CSVDelimiter.semicolon, .tab, .comma].first(where: { $0 != delimiter && names[0].utf8.contains($0.byte) }) {
+      return "\(said); it looks separated by \(other.name), not \(delimiter.name): give --delimiter \(other.name)."
+    }
+    if let near = Suggestions.nearest(to: name, in: names) { return "\(said); did you mean '\(near)'? Give it with \(option) \(near)." }
+    if let position = Int(name), names.indices.contains(position - 1) {
+      return "\(said); columns are chosen by name, not position: column \(position) is '\(names[position - 1])' (\(option) \(names[position - 1]))."
+    }
+    return "\(said). Name the column with \(option)."
   }
 }
 
@@ -285,12 +353,12 @@ enum CSV {
 /// resumed audit checks, and metadata) or CSV (one row per record, a fixed set of columns).
 enum AuditRecordFormat {
   case jsonl(EngineFingerprints)
-  case csv(labels: [String])
+  case csv(labels: [String], delimiter: CSVDelimiter)
 
   var header: String? {
-    guard case .csv(let labels) = self else { return nil }
+    guard case .csv(let labels, let delimiter) = self else { return nil }
     let perLabel = labels.flatMap { ["\($0)_probability", "\($0)_flagged"] }
-    return (["line", "id", "error"] + perLabel + ["urgency", "urgency_reasons", "top_contributions", "spans", "rationale", "scope", "language", "scope_action", "metadata"]).joined(separator: ",")
+    return (["line", "id", "error"] + perLabel + ["urgency", "urgency_reasons", "top_contributions", "spans", "rationale", "scope", "language", "scope_action", "metadata"]).joined(separator: String(delimiter.scalar))
   }
 
   /// Appends the record of `input` (without its line break) to `json`.
@@ -315,7 +383,7 @@ enum AuditRecordFormat {
       }
       json.raw(",")
       json.decision(decision!, opened: true)
-    case .csv(let labels):
+    case .csv(let labels, let delimiter):
       var cells = [String(input.line), id ?? "", error ?? ""]
       for label in labels {
         let decided = decision?.label(label)
@@ -330,7 +398,7 @@ enum AuditRecordFormat {
         decision?.rationale ?? "", decision?.scope.scope.rawValue ?? "", decision?.scope.language ?? "", decision?.scope.action ?? "",
         String(decoding: metadata.json, as: UTF8.self),
       ]
-      json.raw(cells.map(CSV.escape).joined(separator: ","))
+      json.raw(cells.map { CSV.escape($0, delimiter: delimiter) }.joined(separator: String(delimiter.scalar)))
     }
   }
 }

@@ -65,6 +65,7 @@ struct SavedRecord {
 struct SavedRecords {
   let path: String
   let csvHeader: String?
+  let delimiter: CSVDelimiter
   private let lines: LineReader
   /// Complete records handed out so far.
   private(set) var count = 0
@@ -75,11 +76,12 @@ struct SavedRecords {
   private(set) var sawHeader = false
   private var lastLine = 0
 
-  init(path: String, csvHeader: String?, maxRecordBytes: Int) throws(CommandError) {
+  init(path: String, csvHeader: String?, delimiter: CSVDelimiter, maxRecordBytes: Int) throws(CommandError) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw CommandError("cannot read '\(path)' to resume from it: \(String(cString: strerror(errno)))") }
     self.path = path
     self.csvHeader = csvHeader
+    self.delimiter = delimiter
     lines = LineReader(descriptor: descriptor, name: "'\(path)'", maxLineBytes: maxRecordBytes, owned: true)
   }
 
@@ -133,7 +135,7 @@ struct SavedRecords {
 
   private func parse(_ bytes: [UInt8]) throws -> SavedRecord {
     if csvHeader != nil {
-      let cells = CSV.fields(String(decoding: bytes, as: UTF8.self)) ?? []
+      let cells = CSV.fields(String(decoding: bytes, as: UTF8.self), delimiter: delimiter) ?? []
       guard cells.count >= 3, let line = Int(cells[0]) else {
         throw CommandError("'\(path)' row \(count + 1) is not an audit row (no line number first); cannot resume from it.")
       }

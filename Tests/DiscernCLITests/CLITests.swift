@@ -13,7 +13,9 @@ import Testing
   }
 
   /// Runs the built `discern` (next to this test binary) in the repository root.
-  func discern(_ arguments: String...) throws -> Run {
+  func discern(_ arguments: String...) throws -> Run { try discern(arguments: arguments) }
+
+  func discern(arguments: [String]) throws -> Run {
     let here = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
     var binary = here.deletingLastPathComponent().appendingPathComponent("discern")
     if !FileManager.default.fileExists(atPath: binary.path) {

@@ -33,6 +33,12 @@ public struct LexiconEntry: Sendable, Equatable, Codable {
   public let seriousIntent: LexiconLevel
   public let signal: EmojiSignal?
 
+  /// The row as a rationale cites it: its name, what it tends to mean in a self-harm context and
+  /// both ratings, so that what a reviewer reads about an emoji is always what the lexicon says.
+  public var citation: String {
+    "lexicon: \(name), \"\(selfHarmMeaning)\", casual mention \(casualMention.rawValue), serious intent \(seriousIntent.rawValue)"
+  }
+
   enum CodingKeys: String, CodingKey {
     case emoji, name, meaning, signal
     case selfHarmMeaning = "self_harm_meaning"
