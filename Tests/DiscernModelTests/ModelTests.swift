@@ -123,18 +123,15 @@ import Testing
   }
 
   @Test func aPolicyWithoutScopesSaysWhatToAdd() throws {
-    let path = try write("""
-      labels:
-        self_harm: {threshold: 0.4}
-        harming_others: {threshold: 0.4}
-        harmed_by_others: {threshold: 0.4}
-        reference_to_harm: {threshold: 0.4}
-
-      """)
+    // The shipped policy with its `scopes` section (the file's last) cut off, so that nothing else is missing.
+    let shipped = try String(contentsOfFile: repositoryRoot + "/Rules/policy.yaml", encoding: .utf8)
+    let withoutScopes = try #require(shipped.range(of: "\n# Messages Discern cannot read").map { String(shipped[..<$0.lowerBound]) })
+    let path = try write(withoutScopes + "\n")
+    let labelsLine = try #require(withoutScopes.split(separator: "\n", omittingEmptySubsequences: false).firstIndex(of: "labels:")) + 1
     let (policy, diagnostics) = Policy.load(path: path)
     #expect(policy == nil)
     #expect(diagnostics.map(\.description) == [
-      "\(path):1:1: error: the policy needs 'scopes', the action for messages Discern cannot read (unsupported_language, too_little_text), e.g. 'action: route to a human moderator'\nlabels:\n^"
+      "\(path):\(labelsLine):1: error: the policy needs 'scopes', the action for messages Discern cannot read (unsupported_language, too_little_text), e.g. 'action: route to a human moderator'\nlabels:\n^"
     ])
   }
 
