@@ -103,7 +103,7 @@ public enum Obfuscation {
     var letters = isLetter(bytes[start]) ? 1 : 0
     while last + 2 < count, bytes[last + 1] == separator {
       let unit = bytes[last + 2]
-      guard isLetter(unit) || isStandIn(unit), last + 3 == count || !isWordish(bytes[last + 3]) else { break }
+      guard isLetter(unit) || isStandIn(unit), last + 3 == count || bytes[last + 3] == separator || !isWordish(bytes[last + 3]) else { break }
       last += 2
       units += 1
       if isLetter(unit) { letters += 1 }
@@ -130,7 +130,7 @@ public enum Obfuscation {
       }
       var end = i + 1
       while end < count, isWordByte(bytes, at: end) { end += 1 }
-      if isObfuscated(bytes[i..<end]) {
+      if isObfuscated(bytes[i..<end]), !isEmailAddress(bytes, word: i..<end) {
         if out == nil { out = bytes }
         for j in i..<end where isStandIn(bytes[j]) { out![j] = letterFor[Int(bytes[j])] }
       }
@@ -149,6 +149,12 @@ public enum Obfuscation {
       return isLetter(before) && isLetter(after) && (before & 0x20) == (after & 0x20)
     }
     return isLetter(byte) || isDigit(byte) || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "$")
+  }
+
+  /// "sam@example.com": an `@` before a domain is an address, not a letter.
+  static func isEmailAddress(_ bytes: [UInt8], word: Range<Int>) -> Bool {
+    guard bytes[word].contains(UInt8(ascii: "@")), word.upperBound + 1 < bytes.count else { return false }
+    return bytes[word.upperBound] == UInt8(ascii: ".") && isLetter(bytes[word.upperBound + 1])
   }
 
   /// A word is obfuscated when stand-ins sit between two of its letters, every digit in it is a
