@@ -69,10 +69,13 @@ import Testing
     }
 
     /// Each word's first inner letter that has a stand-in, replaced; scalars stay where they were.
+    /// A symbol goes where one side of it is at most two letters long ("k!ll", "my$elf"), as
+    /// Obfuscation reads symbols only there.
     static func leet(_ scalars: [Character], _ words: [Range<Int>], _ table: [Character: Character]) -> Respelt {
       var out = scalars
       for word in words {
-        if let inner = (word.lowerBound + 1..<word.upperBound - 1).first(where: { table[out[$0]] != nil }) { out[inner] = table[out[inner]]! }
+        let placeable = { (i: Int) in table[out[i]] != nil && (table[out[i]]!.isNumber || i - word.lowerBound <= 2 || word.upperBound - 1 - i <= 2) }
+        if let inner = (word.lowerBound + 1..<word.upperBound - 1).first(where: placeable) { out[inner] = table[out[inner]]! }
       }
       return Respelt(text: String(out), offset: Array(0...scalars.count))
     }

@@ -4,8 +4,9 @@
 ///
 /// Every rule reads its output, so it is conservative on purpose: ordinary text comes out byte for
 /// byte as it went in. A word is decoded only when a digit or symbol sits between two letters and
-/// letters outnumber the stand-ins, so numbers, times, prices and codes keep their digits ("1 day",
-/// "3 kids", "7am", "$20", "mp3", "H1N1"); a stand-in only at a word's edge is left alone, because
+/// letters outnumber the stand-ins (a symbol also needs a short side: see `isWordByte`), so numbers,
+/// times, prices and codes keep their digits ("1 day", "3 kids", "7am", "$20", "mp3", "H1N1"), and
+/// a missing space after "!" joins nothing ("sister!lol"); a stand-in only at a word's edge is left alone, because
 /// "Python3" and "HTML5" look just like "d13". Letters are joined only when single letters alternate
 /// with one repeated separator at least three times (four when the separator is a space, since
 /// texting writes "u r a" and "i c u"), so "a-ha", "U.S.", "e.g." and "B-52" stay as written.
@@ -139,17 +140,33 @@ public enum Obfuscation {
     return out
   }
 
-  /// Letters, digits, `@` and `$` make up a word; `!` only between two letters of the same case
-  /// ("k!ll"), since elsewhere it ends a sentence ("stop!I", "wow!!").
+  /// Letters and digits make up a word. A symbol stand-in (`@ $ !`) belongs to one only between two
+  /// letters with at most two letters on one side ("k!ll", "h@te", "my$elf", "su!c!de"), and `!` only
+  /// between letters of one case. Between two longer words it is a missing space ("years ago!https",
+  /// "AGAIN!THE", "sister!lol", "not@suicidal": the only false reads in 83,322 corpus messages before
+  /// this rule), and elsewhere it is punctuation ("wow!!", "$20", "@user").
   @inline(__always) static func isWordByte(_ bytes: [UInt8], at index: Int) -> Bool {
     let byte = bytes[index]
-    if byte == UInt8(ascii: "!") {
-      guard index > 0, index + 1 < bytes.count else { return false }
-      let (before, after) = (bytes[index - 1], bytes[index + 1])
-      return isLetter(before) && isLetter(after) && (before & 0x20) == (after & 0x20)
+    guard byte == UInt8(ascii: "!") || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "$") else {
+      return isLetter(byte) || isDigit(byte)
     }
-    return isLetter(byte) || isDigit(byte) || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "$")
+    guard index > 0, index + 1 < bytes.count, isLetter(bytes[index - 1]), isLetter(bytes[index + 1]) else { return false }
+    // "stop!I said": a sentence ends where the case changes.
+    if byte == UInt8(ascii: "!"), bytes[index - 1] & 0x20 != bytes[index + 1] & 0x20 { return false }
+    func letters(from start: Int, by step: Int) -> Int {
+      var count = 0
+      var i = start
+      while i >= 0, i < bytes.count, isLetter(bytes[i]), count <= shortSide {
+        count += 1
+        i += step
+      }
+      return count
+    }
+    return letters(from: index - 1, by: -1) <= shortSide || letters(from: index + 1, by: 1) <= shortSide
   }
+
+  /// The most letters a symbol stand-in may have on its shorter side.
+  static let shortSide = 2
 
   /// "sam@example.com": an `@` before a domain is an address, not a letter.
   static func isEmailAddress(_ bytes: [UInt8], word: Range<Int>) -> Bool {
