@@ -103,7 +103,7 @@ struct ReplTests {
     let pack = work + "/Rules/hyperbole.yaml"
     try ("# a note for the next reader\n" + String(contentsOfFile: pack, encoding: .utf8)).write(toFile: pack, atomically: true, encoding: .utf8)
     try tmux("send-keys", "-t", "repl", ":reload", "Enter")
-    #expect(try screen(showing: "reloaded").contains("reloaded 113 rules: 0 added, 0 removed, 0 changed"))
+    #expect(try screen(showing: "reloaded").contains("reloaded 124 rules: 0 added, 0 removed, 0 changed"))
   }
 
   /// `:why` names the urgency tier and its reasons above the contributions.
@@ -148,13 +148,13 @@ struct ReplTests {
     let broken = try screen(showing: "kept the last good rules")
     #expect(broken.contains("error: unknown key 'patern' in rule 'hyperbole.extra'; did you mean 'pattern'?"))
     #expect(broken.contains("    patern: 'zzq'\n    ^"))
-    #expect(broken.contains("kept the last good rules (113 rules)"))
+    #expect(broken.contains("kept the last good rules (124 rules)"))
 
     try (original + "  - id: hyperbole.extra\n    kind: pattern\n    pattern: 'zzq'\n    description: a typo\n")
       .write(toFile: pack, atomically: true, encoding: .utf8)
     try tmux("send-keys", "-t", "repl", ":reload", "Enter")
-    let fixed = try screen(showing: "reloaded 114 rules")
-    #expect(fixed.contains("reloaded 114 rules: 1 added, 0 removed, 0 changed\n  + hyperbole.extra"))
+    let fixed = try screen(showing: "reloaded 125 rules")
+    #expect(fixed.contains("reloaded 125 rules: 1 added, 0 removed, 0 changed\n  + hyperbole.extra"))
     try tmux("send-keys", "-t", "repl", ":rule hyperbole.extra", "Enter")
     #expect(try screen(showing: "weight for self_harm").contains("weight for self_harm: untrained (counts 0)"))
   }

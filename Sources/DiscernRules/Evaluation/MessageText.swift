@@ -1,14 +1,18 @@
 /// One message prepared for the rules: its UTF-8 bytes after normalization, and the indexes
 /// (sentences, scalar offsets) that some rules need, built only when first asked for.
 ///
-/// Normalization maps typographic quotes to ASCII ones so patterns need not spell both. It
-/// replaces scalar for scalar, so a scalar offset means the same place in the original text.
+/// Normalization undoes obfuscation (`Obfuscation`: leetspeak, letters spelt apart) and maps
+/// typographic quotes to ASCII ones, so patterns need spell neither. Both replace scalar for
+/// scalar except the separators between spelt-apart letters, which are removed and remembered:
+/// every span is reported in scalars of the original text.
 public final class MessageText {
   public let original: String
   /// The normalized UTF-8 bytes every pattern runs on.
   public let bytes: [UInt8]
   /// Whether normalization changed any byte (then the original's bytes sit elsewhere).
   let folded: Bool
+  /// The original's scalars that normalization took out (separators between spelt-apart letters).
+  let removed: RemovedScalars
   private var sentenceEnds: [Int]?
   /// Which patterns can match at all (`LiteralPrefilter`); nil runs every pattern.
   var filter: (prefilter: LiteralPrefilter, candidates: [Bool])?
@@ -18,13 +22,18 @@ public final class MessageText {
     original = text
     var bytes = Array(text.utf8)
     var folded = false
+    var removed = RemovedScalars([])
+    if let undone = Obfuscation.undo(bytes) {
+      (bytes, removed, folded) = (undone.bytes, undone.removed, true)
+    }
     if bytes.contains(0xE2) {
       let normalized = MessageText.foldQuotes(bytes)
-      folded = normalized != bytes
+      folded = folded || normalized != bytes
       bytes = normalized
     }
     self.bytes = bytes
     self.folded = folded
+    self.removed = removed
   }
 
   /// ‘ ’ ‛ → ' and “ ” ‟ → " (U+2018…U+201F); all other bytes unchanged.
@@ -60,11 +69,11 @@ public final class MessageText {
       }
       scalarOf[offset] = scalar
     }
-    let scalarSpans = spans.map { scalarOf[$0.lowerBound]!..<scalarOf[$0.upperBound]! }
+    let scalarSpans = spans.map { removed.originalRange(scalarOf[$0.lowerBound]!..<scalarOf[$0.upperBound]!) }
     guard folded else {
       return zip(scalarSpans, spans).map { ($0, String(decoding: bytes[$1], as: UTF8.self)) }
     }
-    // Normalization changed bytes but not scalars: cut the original at the same scalar offsets.
+    // Normalization changed bytes: cut the original at the spans' offsets in it.
     let wanted = Set(scalarSpans.flatMap { [$0.lowerBound, $0.upperBound] }).sorted()
     let view = original.unicodeScalars
     var indexOf: [Int: String.UnicodeScalarView.Index] = [:]

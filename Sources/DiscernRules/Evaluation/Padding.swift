@@ -18,7 +18,7 @@ public struct PaddedMessage: Sendable, Equatable {
   /// The scalar ranges of the original that were taken out, in order.
   public let removed: [Range<Int>]
   /// Scalars of the original taken out.
-  public var removedCount: Int { removed.reduce(0) { $0 + $1.count } }
+  public var removedCount: Int { RemovedScalars(removed).count }
 
   public static let minRepeats = 4
   public static let maxPhrase = 12
@@ -98,7 +98,7 @@ public struct PaddedMessage: Sendable, Equatable {
     let total = scalar
     let scalars = Array(text.unicodeScalars)
     // Padding takes the whitespace that set it off with it, so the core of "msg 😂😂😂😂" is "msg".
-    let widened = merge(removed).map { range -> Range<Int> in
+    let widened = RemovedScalars.merge(removed).map { range -> Range<Int> in
       var (lower, upper) = (range.lowerBound, range.upperBound)
       if upper == total || scalars[upper].properties.isWhitespace {
         while lower > 0, scalars[lower - 1].properties.isWhitespace { lower -= 1 }
@@ -108,7 +108,7 @@ public struct PaddedMessage: Sendable, Equatable {
       }
       return lower..<upper
     }
-    let merged = merge(widened)
+    let merged = RemovedScalars.merge(widened)
     // A message that is nothing but a repeat ("help help help help") keeps itself: its words are
     // the message, not padding around one.
     guard units.contains(where: { unit in !merged.contains { $0.contains(unit.scalars.lowerBound) } }) else { return nil }
@@ -179,27 +179,6 @@ public struct PaddedMessage: Sendable, Equatable {
     }
   }
 
-  static func merge(_ ranges: [Range<Int>]) -> [Range<Int>] {
-    var merged: [Range<Int>] = []
-    for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-      if let last = merged.last, range.lowerBound <= last.upperBound {
-        merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
-      } else {
-        merged.append(range)
-      }
-    }
-    return merged
-  }
-
   /// The original scalars of a range of `core`'s scalars (a span on the core, shown on the message).
-  public func originalRange(_ core: Range<Int>) -> Range<Int> {
-    func original(_ offset: Int) -> Int {
-      var offset = offset
-      for range in removed where range.lowerBound <= offset { offset += range.count }
-      return offset
-    }
-    let start = original(core.lowerBound)
-    return core.isEmpty ? start..<start : start..<original(core.upperBound - 1) + 1
-  }
+  public func originalRange(_ core: Range<Int>) -> Range<Int> { RemovedScalars(removed).originalRange(core) }
 }
-
