@@ -130,7 +130,7 @@ extension Engine {
     var readings: [EncoderReading]? = nil
     if variant == .fused {
       guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
-      readings = given ?? encoder.read(texts)
+      readings = given ?? read(texts)
     }
     return parallelParts(texts.count, threads: threads) { range in
       let matcher = PCRE2Matcher()
@@ -168,7 +168,7 @@ extension Engine {
     }
     var coreLogits: [Float]? = nil, coreSpans: [TaggedSpan] = []
     if variant == .fused, let encoder {
-      let reading = encoder.read([padded.core])[0]
+      let reading = read([padded.core])[0]
       (coreLogits, coreSpans) = (heads.logits(reading.embedding), reading.spans)
     }
     let core = decideAsWritten(
@@ -194,6 +194,22 @@ extension Engine {
     return Decision(
       text: text, labels: core.labels, spans: spans, emoji: core.emoji, rationale: core.rationale + note, hits: core.hits, limits: core.limits,
       padding: padded.removed, urgency: urgency, scope: scope)
+  }
+
+  /// What the encoder reads of each message: the message with obfuscation undone, as the rules read
+  /// it — the encoder learned plain English, and "k!ll mys3lf" is mostly unknown word pieces to it —
+  /// with its tagger's spans put back on the message as written. Needs an engine with an encoder.
+  public func read(_ texts: [String]) -> [EncoderReading] {
+    guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) reads nothing") }
+    let undone = texts.map { Obfuscation.undo($0) }
+    let readings = encoder.read(zip(texts, undone).map { $1?.text ?? $0 })
+    return zip(readings, undone).map { reading, undone in
+      // Stand-ins are read one scalar for one; only joined letters move offsets.
+      guard let removed = undone?.removed, !removed.isEmpty else { return reading }
+      return EncoderReading(
+        embedding: reading.embedding,
+        spans: reading.spans.map { TaggedSpan(type: $0.type, scalars: removed.originalRange($0.scalars), confidence: $0.confidence) })
+    }
   }
 
   /// The message's scope (`LanguageScope`) with the policy's action for it.

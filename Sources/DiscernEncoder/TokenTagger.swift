@@ -19,6 +19,11 @@ public struct TaggedSpan: Sendable, Equatable {
 public struct EncoderReading: Sendable {
   public let embedding: [Float]
   public let spans: [TaggedSpan]
+
+  public init(embedding: [Float], spans: [TaggedSpan]) {
+    self.embedding = embedding
+    self.spans = spans
+  }
 }
 
 /// A message → encoder-input transform (the emoji gloss) and what identifies it, so that anything

@@ -43,6 +43,29 @@ struct EngineTests {
 
   /// The explanation is the model: bias plus the listed contributions is the logit, for every
   /// Playground message and every label.
+  /// Obfuscation cannot hide a message from the encoder: it reads the plain spelling the rules read
+  /// (it once read "k!ll mys3lf" as unknown word pieces, p 0.03 against 0.79 for "kill myself"), and
+  /// whatever its tagger marks is shown on the message as written.
+  @Test func anObfuscatedMessageIsDecidedAsItsPlainSpelling() throws {
+    let engine = try engine()
+    let pairs = [
+      ("k!ll mys3lf", "kill myself"),
+      ("i want to k.i.l.l myself tonight", "i want to kill myself tonight"),
+      ("s u i c i d e is all i think about now", "suicide is all i think about now"),
+    ]
+    let decisions = engine.decide(pairs.flatMap { [$0.0, $0.1] })
+    for (index, pair) in pairs.enumerated() {
+      let (obfuscated, plain) = (decisions[2 * index], decisions[2 * index + 1])
+      #expect(obfuscated.labels.map(\.probability) == plain.labels.map(\.probability), "\(pair)")
+      let scalars = Array(pair.0.unicodeScalars)
+      for span in obfuscated.spans {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[span.start..<span.end])
+        #expect(String(view) == span.text, "\(span) in \(pair.0)")
+      }
+    }
+  }
+
   @Test func contributionsPlusBiasAreThePreCalibrationLogit() throws {
     let engine = try engine()
     let lines = try String(contentsOfFile: repositoryRoot + "/Playground/messages.txt", encoding: .utf8)

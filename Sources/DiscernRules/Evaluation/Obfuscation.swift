@@ -23,6 +23,11 @@ public enum Obfuscation {
     return (decoded ?? joined!.bytes, RemovedScalars(joined?.removed ?? []))
   }
 
+  /// `text` with obfuscation undone, and the scalars removed from it; nil when there is none.
+  public static func undo(_ text: String) -> (text: String, removed: RemovedScalars)? {
+    undo(Array(text.utf8)).map { (String(decoding: $0.bytes, as: UTF8.self), $0.removed) }
+  }
+
   /// The letter each stand-in means: 1 is read as i ("k1ll", "su1c1de"), its usual use.
   static let letterFor: [UInt8] = {
     var table = [UInt8](repeating: 0, count: 256)
