@@ -44,12 +44,27 @@ struct ReplTests {
     return FileManager.default.fileExists(atPath: beside) ? beside : Self.root + "/.build/debug/discern"
   }
 
-  @Test func aPastedQuitCharacterDoesNotEndTheSession() throws {
+  /// Starts the REPL in tmux session "repl" with its own history (and, with `ownRules`, its own copy of
+  /// the shipped rules in `<work>/Rules`), waits for its prompt, and returns the work folder. The caller
+  /// ends it with `tmux kill-server`.
+  func startREPL(width: Int = 200, height: Int = 80, ownRules: Bool = false) throws -> String {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    if ownRules { try copyShippedRules(from: Self.root, into: work) }
+    let rules = ownRules ? "--rules \(work)/Rules " : ""
+    try tmux(
+      "new-session", "-d", "-s", "repl", "-x", "\(width)", "-y", "\(height)",
+      "cd \(Self.root) && \(try binary()) repl \(rules)--history \(work)/history --no-color")
+    do { _ = try screen(showing: "discern>") } catch {
+      _ = try? tmux("kill-server")
+      throw error
+    }
+    return work
+  }
+
+  @Test func aPastedQuitCharacterDoesNotEndTheSession() throws {
+    _ = try startREPL()
     defer { _ = try? tmux("kill-server") }
-    _ = try screen(showing: "discern>")
     // 0x1C is the terminal's quit character: before, the tty turned it into SIGQUIT and the REPL died.
     try tmux("send-keys", "-t", "repl", "half typed", "C-\\")
     try tmux("send-keys", "-t", "repl", "forgot mom's birthday, I'm so dead", "Enter")
@@ -58,11 +73,8 @@ struct ReplTests {
 
   /// A message in another language: the decision line and `:why` both name the scope and the action.
   @Test func whyNamesTheUnsupportedLanguageScope() throws {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    try tmux("new-session", "-d", "-s", "repl", "-x", "220", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    _ = try startREPL(width: 220)
     defer { _ = try? tmux("kill-server") }
-    _ = try screen(showing: "discern>")
     try tmux("send-keys", "-t", "repl", "quiero morirme", "Enter")
     let decided = try screen(showing: "rationale:")
     #expect(decided.contains("\n  scope             unsupported_language (Spanish, es) → route to a human moderator who reads the language\n"))
@@ -94,12 +106,8 @@ struct ReplTests {
   /// A comment line added at the top of a pack moved every rule below it, and :reload called each
   /// one changed ("18 changed"); rules are compared by what they say now.
   @Test func reloadAfterACommentChangesNothing() throws {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    try copyShippedRules(from: Self.root, into: work)
-    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "60", "cd \(Self.root) && \(try binary()) repl --rules \(work)/Rules --history \(work)/history --no-color")
+    let work = try startREPL(height: 60, ownRules: true)
     defer { _ = try? tmux("kill-server") }
-    _ = try screen(showing: "discern>")
     let pack = work + "/Rules/hyperbole.yaml"
     try ("# a note for the next reader\n" + String(contentsOfFile: pack, encoding: .utf8)).write(toFile: pack, atomically: true, encoding: .utf8)
     try tmux("send-keys", "-t", "repl", ":reload", "Enter")
@@ -108,11 +116,8 @@ struct ReplTests {
 
   /// `:why` names the urgency tier and its reasons above the contributions.
   @Test func whyNamesTheUrgencyTier() throws {
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("repl-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    try tmux("new-session", "-d", "-s", "repl", "-x", "200", "-y", "80", "cd \(Self.root) && \(try binary()) repl --history \(work)/history --no-color")
+    _ = try startREPL()
     defer { _ = try? tmux("kill-server") }
-    _ = try screen(showing: "discern>")
     try tmux("send-keys", "-t", "repl", "I think I'm going to hurt myself tonight", "Enter")
     _ = try screen(showing: "rationale:")
     try tmux("send-keys", "-t", "repl", ":why self_harm", "Enter")
