@@ -221,8 +221,9 @@ import Testing
   /// line with their sum, so bias + the lines shown still add up to the logit.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
   func explainFoldsTermsTooSmallToPrint() throws {
-    let text = try discern("explain", "--no-color", "my dad hit my mom").stdout
-    let json = try discern("explain", "--json", "my dad hit my mom").stdout
+    let message = "nobody would even notice if I was gone"
+    let text = try discern("explain", "--no-color", message).stdout
+    let json = try discern("explain", "--json", message).stdout
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     let selfHarm = try #require((object["labels"] as? [String: [String: Any]])?["self_harm"])
     let contributions = try #require(selfHarm["contributions"] as? [[String: Any]])
@@ -353,7 +354,7 @@ import Testing
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stderr.hasSuffix("audited 4 records: 3 decided, 1 errors\n"))
     let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
-    #expect(rows[0] == "line,id,error,self_harm_probability,self_harm_flagged,harming_others_probability,harming_others_flagged,harmed_by_others_probability,harmed_by_others_flagged,urgency,urgency_reasons,top_contributions,spans,rationale,scope,language,scope_action,metadata")
+    #expect(rows[0] == "line,id,error,self_harm_probability,self_harm_flagged,harming_others_probability,harming_others_flagged,harmed_by_others_probability,harmed_by_others_flagged,reference_to_harm_probability,reference_to_harm_flagged,urgency,urgency_reasons,top_contributions,spans,rationale,scope,language,scope_action,metadata")
     #expect(rows.count == 5)
     #expect(rows[1].hasPrefix("2,a,,"))
     #expect(rows[2].hasPrefix("3,b,,") && rows[2].contains(",1,"))
@@ -430,7 +431,7 @@ import Testing
   func anImpactDiffListsTheFlipsByTheRuleResponsible() throws {
     let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """
-      {"id": "n1", "text": "I have written my goodbye letters"}
+      {"id": "n1", "text": "wrote goodbye letters to my friends"}
       {"id": "n2", "text": "this group project will be the death of me"}
       """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
     let run = try discern("audit", work + "/in.jsonl", "--rules", work + "/Rules", "--baseline-rules", "Rules", "--out", work + "/out.jsonl", "--report", work + "/report")
@@ -438,7 +439,7 @@ import Testing
     #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
     #expect(impact.contains("## serious-intent.goodbye-note — 1 flip"))
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | – | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.49 | 0.14 | – | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
   }
 
   /// With labels in the input, each flip is a fix or a regression, counted; the HTML report carries
@@ -447,14 +448,14 @@ import Testing
   func anImpactDiffOnLabelledInputCountsFixesAndRegressions() throws {
     let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """
-      {"id": "n1", "text": "I have written my goodbye letters", "labels": {"self_harm": 1}}
+      {"id": "n1", "text": "wrote goodbye letters to my friends", "labels": {"self_harm": 1}}
       {"id": "n2", "text": "this group project will be the death of me", "labels": {"self_harm": 0}}
       """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
     let run = try discern("audit", work + "/in.jsonl", "--rules", work + "/Rules", "--baseline-rules", "Rules", "--out", work + "/out.jsonl", "--report", work + "/report")
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged; against the input's labels 0 fixes, 1 regressions)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.61 | 0.21 | regression | serious-intent.goodbye-note -2.00 | I have written my goodbye letters |"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.49 | 0.14 | regression | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
     let html = try String(contentsOfFile: work + "/report/report.html", encoding: .utf8)
     #expect(html.contains("<h2>Impact of the change against rules Rules</h2>"))
     #expect(html.contains("<td>regression</td>"))

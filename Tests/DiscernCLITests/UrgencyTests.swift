@@ -126,7 +126,7 @@ extension CLITests {
     let run = try discern("audit", input, "--out", folder + "/out.csv")
     #expect(run.status == 0, "\(run.stderr)")
     let rows = try String(contentsOfFile: folder + "/out.csv", encoding: .utf8).split(separator: "\n").map(String.init)
-    #expect(rows[0].contains(",harmed_by_others_flagged,urgency,urgency_reasons,top_contributions,"))
+    #expect(rows[0].contains(",harmed_by_others_flagged,reference_to_harm_probability,reference_to_harm_flagged,urgency,urgency_reasons,top_contributions,"))
     #expect(rows[2].contains(",urgent,\"self_harm flagged; names a time: 'tonight' [33, 40) (urgency.time)\","))
   }
 

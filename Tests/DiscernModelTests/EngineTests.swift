@@ -82,7 +82,7 @@ struct EngineTests {
   }
 
   @Test func theRationaleSaysOnlyWhatTheContributionsSay() throws {
-    let decision = try engine().decide("Lost all my progress. Might as well just throw myself off a cliff 😂")
+    let decision = try engine().decide("this group project will be the death of me lol 😂")
     let selfHarm = try #require(decision.label("self_harm"))
     #expect(!selfHarm.flagged)
     #expect(decision.rationale.hasPrefix(String(format: "Not self-harm (p = %.2f against a threshold of %.2f).", selfHarm.probability, selfHarm.threshold)))
@@ -98,7 +98,7 @@ struct EngineTests {
       #expect(!named, "\(c.feature) is not among the largest: \(decision.rationale)")
     }
     #expect(decision.emoji.map(\.emoji) == ["😂"])
-    #expect(decision.spans.contains { $0.type == "casual_mention" && $0.text == "Might as well just throw myself off" })
+    #expect(decision.spans.contains { $0.type == "casual_mention" && $0.text == "be the death of me" })
   }
 
   @Test func aModelTrainedOnAnotherEncoderIsRefused() throws {
@@ -127,8 +127,8 @@ struct EngineTests {
     ("The shirt is trash", []),
     ("This keyboard is useless", []),
   ]
-  static let tableFloor = 2
-  static let playgroundFloor = 10
+  static let tableFloor = 3
+  static let playgroundFloor = 20
 
   /// Every Playground message with the labels its `#> flags:` line expects (the label guide's reading).
   static let playgroundFlags: [(message: String, labels: [String])] = {
