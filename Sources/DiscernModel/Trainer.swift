@@ -110,10 +110,13 @@ public struct Trainer {
       progress("\(label): \(train.count) train rows (\(positives) positive), \(dev.count) dev rows")
       let (y, weights) = balancedTargets(view, rows: train, label: label)
       let devTruth = dev.map { view.rows[$0].labels[label]! }
-      // Model choices are made on the annotated dev rows where there are any: weak rows are easy
-      // negatives from other sources and would make every choice look alike.
-      let annotatedDev = dev.indices.filter { !view.rows[dev[$0]].weak.contains(label) }
-      let selection = annotatedDev.isEmpty || Set(annotatedDev.map { devTruth[$0] }).count < 2 ? Array(dev.indices) : annotatedDev
+      // Model choices, calibration and the suggested threshold are made on the rows read against the
+      // label guide (the annotated set's) where there are enough of them, else on the rows whose label
+      // is not weak, else on every dev row. Weak rows are easy negatives from other sources and would
+      // make every choice look alike; a source's own labels are its definition, not the guide's, and
+      // its base rate is its sampling's (two-thirds of the hate/offensive tweets are positive, so a
+      // rules-only model calibrated on them gave every message without a rule hit harming_others p 0.61).
+      let selection = Self.selectionRows(dev.map { view.rows[$0] }, truth: devTruth, label: label)
       let head: LogisticRegression
       let outOfFold: [Double]
       if let tuned = encoder.tunedHeads, let row = tuned.labels.firstIndex(of: label) {
@@ -285,6 +288,25 @@ public struct Trainer {
     let outOfFold = outOfFold(
       x: trainX, columns: h, y: y, weights: weights, foldOfRow: train.map { foldOf(view.rows[$0].id) }, penalty: best!.penalty)
     return (head, outOfFold)
+  }
+
+  /// Positives (and negatives) the guide-read rows need before they decide alone.
+  static let minimumGuideClassRows = 30
+
+  /// Indices into `rows` (one label's dev rows) on which model choices and calibration are made: the
+  /// annotated set's when each class has `minimumGuideClassRows`, else the non-weak ones when both
+  /// classes are there, else all.
+  static func selectionRows(_ rows: [CorpusRow], truth: [Int], label: String) -> [Int] {
+    func usable(_ indices: [Int]) -> Bool {
+      let positives = indices.filter { truth[$0] == 1 }.count
+      return positives > 0 && positives < indices.count
+    }
+    // Only the annotated set's rows carry the guide's category.
+    let guide = rows.indices.filter { rows[$0].category != nil }
+    let positives = guide.filter { truth[$0] == 1 }.count
+    if positives >= minimumGuideClassRows, guide.count - positives >= minimumGuideClassRows { return guide }
+    let nonWeak = rows.indices.filter { !rows[$0].weak.contains(label) }
+    return usable(nonWeak) ? nonWeak : Array(rows.indices)
   }
 
   /// Targets and sample weights for `rows`: weak rows count less than annotated ones, then each

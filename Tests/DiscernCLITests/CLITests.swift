@@ -425,6 +425,28 @@ import Testing
     return work
   }
 
+  /// The rules-only triage pass is calibrated on the rows read against the label guide: calibrated on
+  /// the hate/offensive tweets (two-thirds positive), it gave every message without a rule hit
+  /// harming_others p 0.61 and flagged it.
+  @Test func aRulesOnlyAuditDoesNotFlagMessagesNoRuleReads() throws {
+    let work = try rulesFolder([:])
+    try """
+      {"id": "dog", "text": "I love my dog"}
+      {"id": "day", "text": "what a nice day"}
+      """.write(toFile: work + "/in.jsonl", atomically: true, encoding: .utf8)
+    let run = try discern("audit", work + "/in.jsonl", "--rules-only", "--out", work + "/out.jsonl")
+    #expect(run.status == 0, "\(run.stderr)")
+    let records = try String(contentsOfFile: work + "/out.jsonl", encoding: .utf8).split(separator: "\n").map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    #expect(records.count == 2)
+    for record in records {
+      let labels = try #require(record["labels"] as? [String: [String: Any]])
+      let flagged = labels.filter { $0.value["flagged"] as? Bool == true }.keys.sorted()
+      #expect(flagged.isEmpty, "\(record["id"] ?? "") flagged \(flagged): \(labels.mapValues { $0["probability"] ?? "" })")
+    }
+  }
+
   /// An impact diff: unpinning one warning-sign rule (weight 2 → 0) flips a message it fires on, and
   /// the report names that rule with the probabilities before and after.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
@@ -439,7 +461,7 @@ import Testing
     #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
     #expect(impact.contains("## serious-intent.goodbye-note — 1 flip"))
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.49 | 0.14 | – | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.57 | 0.17 | – | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
   }
 
   /// With labels in the input, each flip is a fix or a regression, counted; the HTML report carries
@@ -455,7 +477,7 @@ import Testing
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stderr.contains("impact: 1 decisions flip over 2 messages (0 newly flagged, 1 no longer flagged; against the input's labels 0 fixes, 1 regressions)"))
     let impact = try String(contentsOfFile: work + "/report/impact.md", encoding: .utf8)
-    #expect(impact.contains("| 1 | n1 | self_harm | 0.49 | 0.14 | regression | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
+    #expect(impact.contains("| 1 | n1 | self_harm | 0.57 | 0.17 | regression | serious-intent.goodbye-note -2.00 | wrote goodbye letters to my friends |"))
     let html = try String(contentsOfFile: work + "/report/report.html", encoding: .utf8)
     #expect(html.contains("<h2>Impact of the change against rules Rules</h2>"))
     #expect(html.contains("<td>regression</td>"))
