@@ -83,7 +83,11 @@ public struct TokenTagger: Sendable {
         continue
       }
       let tag = tags[best]
-      if tag.hasPrefix("I-"), let o = open, o.type == String(tag.dropFirst(2)) {
+      // A span covers whole words: the rest of a word it reached joins it whatever its own tag
+      // ("kms" is "km" + "##s"; a span that stopped at "km" showed the moderator half a word).
+      if token.continuesWord, let o = open {
+        open = (o.type, o.start, range.upperBound, o.sum, o.count)
+      } else if tag.hasPrefix("I-"), let o = open, o.type == String(tag.dropFirst(2)) {
         open = (o.type, o.start, range.upperBound, o.sum + p[best], o.count + 1)
       } else if tag.hasPrefix("B-") || tag.hasPrefix("I-") {
         close()

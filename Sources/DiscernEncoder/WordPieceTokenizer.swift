@@ -68,9 +68,12 @@ public struct WordPieceTokenizer: Sendable {
   public struct Token: Sendable, Equatable {
     public let id: Int32
     public let scalars: Range<Int>?
-    public init(id: Int32, scalars: Range<Int>?) {
+    /// A word piece after the first of its word ("##s" of "kms"): a span marks whole words.
+    public let continuesWord: Bool
+    public init(id: Int32, scalars: Range<Int>?, continuesWord: Bool = false) {
       self.id = id
       self.scalars = scalars
+      self.continuesWord = continuesWord
     }
   }
 
@@ -81,9 +84,9 @@ public struct WordPieceTokenizer: Sendable {
     var tokens = [Token(id: clsID, scalars: nil)]
     let budget = maxLength - 2
     outer: for word in words(normalized) {
-      for (id, range) in wordPieceRanges(word) {
+      for (piece, (id, range)) in wordPieceRanges(word).enumerated() {
         if tokens.count - 1 == budget { break outer }
-        tokens.append(Token(id: id, scalars: origins[range.lowerBound]..<(origins[range.upperBound - 1] + 1)))
+        tokens.append(Token(id: id, scalars: origins[range.lowerBound]..<(origins[range.upperBound - 1] + 1), continuesWord: piece > 0))
       }
     }
     tokens.append(Token(id: sepID, scalars: nil))

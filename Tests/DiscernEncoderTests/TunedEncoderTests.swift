@@ -116,4 +116,15 @@ struct TunedEncoderTests {
     #expect(spans.map(\.type) == ["casual_mention", "serious_intent"])
     #expect(spans.map(\.scalars) == [0..<7, 8..<11])
   }
+
+  /// "kms lol": [CLS] km ##s lo ##l [SEP]. The tagger marked "km" and not "##s"; the span showed the
+  /// moderator 'km'. A span covers the whole word it reaches, and no further.
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+  func aSpanCoversTheRestOfTheWordItReaches() throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 16)
+    let tokens = tokenizer.tokens("kms lol")
+    #expect(tokens.map(\.continuesWord) == [false, false, true, false, true, false])
+    let spans = tagger.spans(tokens: tokens, probabilities: [one(0), one(1), one(0), one(0), one(0), one(0)], messageLength: 7)
+    #expect(spans.map(\.scalars) == [0..<3])
+  }
 }
