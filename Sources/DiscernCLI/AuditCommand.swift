@@ -116,7 +116,7 @@ struct AuditCommand: ParsableCommand {
     let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
     let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
     let variant: Engine.Variant = rulesOnly ? .rulesOnly : .fused
-    let fingerprints = EngineFingerprints(
+    let fingerprints = try EngineFingerprints(
       rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, variant: variant, encoder: engine.encoder?.fingerprint,
       lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
     let format: AuditRecordFormat = csvOutput ? .csv(labels: engine.heads.labels, delimiter: delimiter) : .jsonl(fingerprints)
@@ -125,10 +125,10 @@ struct AuditCommand: ParsableCommand {
     auditor.selection = TierSelection(tiers: tiers.isEmpty ? nil : Set(tiers), sort: sort)
     if report != nil { auditor.report = AuditReport(engine: engine, variant: auditor.variant) }
     if baselineRules != nil || baselineModel != nil {
-      let model = baselineModel ?? engineOptions.model
+      let model = try baselineModel ?? engineOptions.model
       var options = engineOptions
-      options.model = model
-      let sameEncoder = encoderOptions.tunedFolder(model: model) == encoderOptions.tunedFolder(model: engineOptions.model)
+      options.modelFlag = model
+      let sameEncoder = try encoderOptions.tunedFolder(model: model) == encoderOptions.tunedFolder(model: engineOptions.model)
       let encoder = sameEncoder || rulesOnly ? engine.encoder : try encoderOptions.load(model: model)
       auditor.baseline = try options.load(rules: baselineRules ?? rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
       auditor.impact = AuditImpact()

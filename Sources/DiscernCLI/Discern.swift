@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discern
 import DiscernRules
 import Foundation
 
@@ -19,14 +20,30 @@ struct Discern: ParsableCommand {
 /// What `discern --version` prints: the release, and the rules/model format it reads.
 let discernVersion = "discern 0.9.0 (model format discern-heads-1)"
 
+/// How every resource option's help ends: where the default comes from.
+let searchOrderHelp = "found in $DISCERN_HOME, then <prefix>/share/discern, then the checkout"
+
+/// The path of `resource`: `flag` when given, else found by the search order (README, "Where Discern
+/// finds its data"); when it is nowhere, the places tried and the fix on stderr and exit status 1.
+func locate(_ resource: Resource, flag: String?) throws -> String {
+  do {
+    return try ResourceLocator().path(resource, flag: flag)
+  } catch {
+    progressLine("error: \(error)")
+    throw ExitCode.failure
+  }
+}
+
 /// Options every command that reads rules shares.
 struct RulesOptions: ParsableArguments {
-  @Option(name: .long, help: "Folder of YAML rule packs.")
-  var rules: String = "Rules"
+  @Option(name: .customLong("rules"), help: "Folder of YAML rule packs (default: Rules/, \(searchOrderHelp)).")
+  var rulesFlag: String?
+
+  var rules: String { get throws { try locate(.rules, flag: rulesFlag) } }
 
   /// The compiled rules, or the diagnostics on stderr and exit status 1.
   func ruleSet() throws -> RuleSet {
-    let result = RuleCompiler.compile(directory: rules)
+    let result = RuleCompiler.compile(directory: try rules)
     guard let ruleSet = result.ruleSet else {
       for diagnostic in result.diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
       throw ExitCode.failure
@@ -38,13 +55,13 @@ struct RulesOptions: ParsableArguments {
 /// The rules folder of the commands that check rules: positional, or `--rules` as every other
 /// command takes it.
 struct RulesDirectory: ParsableArguments {
-  @Argument(help: "Folder of YAML rule packs.")
+  @Argument(help: "Folder of YAML rule packs (default: Rules/, \(searchOrderHelp)).")
   var positional: String?
 
   @Option(name: .customLong("rules"), help: "Folder of YAML rule packs (the same as the positional folder).")
   var option: String?
 
-  var directory: String { option ?? positional ?? "Rules" }
+  var directory: String { get throws { try locate(.rules, flag: option ?? positional) } }
 
   func validate() throws {
     if let positional, let option, positional != option {

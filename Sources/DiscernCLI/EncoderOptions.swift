@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discern
 import DiscernEncoder
 import DiscernRules
 import Foundation
@@ -7,9 +8,7 @@ extension Precision: ExpressibleByArgument {}
 
 /// Options every command that runs the encoder shares.
 struct EncoderOptions: ParsableArguments {
-  static let defaultFolder = ".models/all-MiniLM-L6-v2"
-
-  @Option(help: "A BERT-family encoder folder (config.json, vocab.txt, model.safetensors). Default: \(defaultFolder), where 'make model' puts it.")
+  @Option(help: "A BERT-family encoder folder (config.json, vocab.txt, model.safetensors). Default: encoder/ or .models/all-MiniLM-L6-v2 (where 'make model' puts it), \(searchOrderHelp).")
   var encoder: String?
 
   @Option(help: "Task-tuned layers and heads over the base encoder (a folder with config.json and model.safetensors, as Training/train.py writes). Default: the model folder's encoder/, when it has one.")
@@ -27,18 +26,15 @@ struct EncoderOptions: ParsableArguments {
     }
   }
 
-  @Option(help: "The emoji lexicon whose meanings a glossed encoder reads beside each message's emoji.")
-  var lexicon: String = "Lexicons/cesm.yaml"
+  @Option(name: .customLong("lexicon"), help: "The emoji lexicon whose meanings a glossed encoder reads beside each message's emoji (default: Lexicons/cesm.yaml, \(searchOrderHelp)).")
+  var lexiconFlag: String?
 
-  /// The folder given, or the default looked up from the working directory and then from the
-  /// checkout the binary was built in (.build/<config>/discern), so 'discern' works from anywhere in a clone.
-  var folder: String {
-    if let encoder { return encoder }
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let checkout = binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let candidates = [Self.defaultFolder, checkout.appendingPathComponent(Self.defaultFolder).path]
-    return candidates.first { FileManager.default.fileExists(atPath: $0 + "/config.json") } ?? Self.defaultFolder
-  }
+  /// The base encoder folder: `--encoder`, or found by the search order.
+  var folder: String { get throws { try locate(.encoder, flag: encoder) } }
+
+  /// The emoji lexicon: `--lexicon`, or found by the search order; nil when it is nowhere (a
+  /// glossed encoder then says it needs one).
+  var lexicon: String? { lexiconFlag ?? ResourceLocator().optionalPath(.lexicon) }
 
   /// `--tuned`, or else the `encoder/` folder inside `model` when there is one: a model trained on a
   /// tuned encoder carries it, so the model folder alone says which encoder it needs.
@@ -63,7 +59,7 @@ struct EncoderOptions: ParsableArguments {
   /// The emoji gloss over `--lexicon` (identified by the lexicon file's bytes), or nil when the
   /// lexicon is absent (an encoder that needs it then says so).
   func glossing() throws -> InputGloss? {
-    guard let bytes = FileManager.default.contents(atPath: lexicon) else { return nil }
+    guard let lexicon, let bytes = FileManager.default.contents(atPath: lexicon) else { return nil }
     let loaded = try loadLexicon(lexicon)
     var hash = FNV1a()
     hash.mix(bytes)

@@ -65,7 +65,7 @@ struct EvalCommand: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("split: \(split); model: \(engineOptions.model); probabilities calibrated; F1 at the \(modelThresholds ? "model's suggested" : "policy") threshold")
+    print("split: \(split); model: \(try engineOptions.model); probabilities calibrated; F1 at the \(modelThresholds ? "model's suggested" : "policy") threshold")
     print("file                           label              variant    rows   pos     P      R      F1   AUROC  AUPRC   ECE  Brier")
     for cell in evaluation.cells {
       for variant in Evaluation.variants {
@@ -174,15 +174,19 @@ extension EvalCommand {
 
 /// Options every command that decides shares: the trained model and the policy.
 struct EngineOptions: ParsableArguments {
-  @Option(help: "The model folder (model.json, heads.safetensors).")
-  var model: String = "Models/default"
+  @Option(name: .customLong("model"), help: "The model folder (model.json, heads.safetensors; default: Models/default, \(searchOrderHelp)).")
+  var modelFlag: String?
 
-  @Option(help: "The policy file (labels, thresholds, responses, urgency tiers).")
-  var policy: String = "Rules/policy.yaml"
+  @Option(name: .customLong("policy"), help: "The policy file (labels, thresholds, responses, urgency tiers; default: Rules/policy.yaml, \(searchOrderHelp)).")
+  var policyFlag: String?
+
+  var model: String { get throws { try locate(.model, flag: modelFlag) } }
+  var policy: String { get throws { try locate(.policy, flag: policyFlag) } }
 
   /// The engine (rules, policy, encoder, model checked against each other), warnings on stderr;
   /// on failure the reason on stderr and exit status 1.
   func load(rules: String, encoder: BertEncoder?, threads: Int? = nil) throws -> Engine {
+    let policy = try policy, model = try model
     do {
       let engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model, threads: threads)
       for warning in engine.warnings { progressLine("warning: \(warning)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discern
 import DiscernRules
 import Foundation
 
@@ -13,11 +14,11 @@ struct GlossCommand: ParsableCommand {
       the encoder learns from exactly the text Discern gives it.
       """)
 
-  @Option(help: "The emoji lexicon.")
-  var lexicon: String = "Lexicons/cesm.yaml"
+  @Option(help: "The emoji lexicon (default: Lexicons/cesm.yaml, \(searchOrderHelp)).")
+  var lexicon: String?
 
   func run() throws {
-    let lexicon = try loadLexicon(lexicon)
+    let lexicon = try loadLexicon(try locate(.lexicon, flag: lexicon))
     var number = 0
     var output = Data()
     while let line = readLine(strippingNewline: true) {

@@ -12,7 +12,7 @@ struct LintCommand: ParsableCommand {
   var strict = false
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: rules.directory)
+    let result = RuleCompiler.compile(directory: try rules.directory)
     var diagnostics = result.diagnostics
     // Lint the rules that parsed even when others did not: one run reports everything.
     diagnostics += RuleLint.warnings(for: result.definitions)

@@ -27,7 +27,7 @@ struct ReplCommand: ParsableCommand {
     let encoder = try encoderOptions.load(model: engineOptions.model)
     var session = ReplSession(
       engine: try engineOptions.load(rules: rulesOptions.rules, encoder: encoder),
-      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, colour: colourOption.enabled())
+      rules: try rulesOptions.rules, policy: try engineOptions.policy, model: try engineOptions.model, colour: colourOption.enabled())
     _ = read_history(history)
     // Ctrl-C drops the line being typed: libedit's readline returns NULL when interrupted, and the
     // flag tells that apart from Ctrl-D (end of input), which ends the session.

@@ -12,7 +12,7 @@ struct TestCommand: ParsableCommand {
   var filter: String?
 
   func run() throws {
-    let result = RuleCompiler.compile(directory: rules.directory)
+    let result = RuleCompiler.compile(directory: try rules.directory)
     guard let ruleSet = result.ruleSet else {
       for diagnostic in result.diagnostics { print(diagnostic) }
       print("The rules do not compile; fix the errors above, then run the examples again.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discern
 import DiscernEncoder
 import DiscernModel
 import DiscernRules
@@ -59,8 +60,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Calibration fitted on dev: platt or isotonic.")
   var calibration: Calibration.Method = .platt
 
-  @Option(help: "The policy whose thresholds the dev metrics use.")
-  var policy: String = "Rules/policy.yaml"
+  @Option(help: "The policy whose thresholds the dev metrics use (default: Rules/policy.yaml, \(searchOrderHelp)).")
+  var policy: String?
 
   @Option(help: "How much a row with a weak label (assumed from its source) counts next to an annotated row.")
   var weakWeight: Double = 0.05
@@ -68,12 +69,12 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Rows the fusion layer is fitted on: train (cross-fitted encoder logits) or dev. Default: dev with a tuned encoder (its train-row logits are in-sample), train otherwise.")
   var fusionSplit: String?
 
-  @Option(help: "The lexicon folder the rules read (recorded in the model).")
-  var lexicons: String = "Lexicons"
+  @Option(help: "The lexicon folder the rules read (recorded in the model; default: Lexicons/, \(searchOrderHelp)).")
+  var lexicons: String?
 
   func run() throws {
     let ruleSet = try rulesOptions.ruleSet()
-    let policy = try loadPolicy(policy)
+    let policy = try loadPolicy(try locate(.policy, flag: policy))
     let encoder = try encoderOptions.load(model: out)
     var files = try Corpus.files(in: corpus)
     let heldOut = try AnnotatedSet.heldOutRows(annotations: annotations)
@@ -103,7 +104,7 @@ struct TrainCommand: ParsableCommand {
     trainer.fusionSplit = fusionSplit ?? (encoder.tunedHeads == nil ? "train" : "dev")
     progressLine("fusion fitted on \(trainer.fusionSplit) rows")
     trainer.thresholds = Dictionary(uniqueKeysWithValues: policy.labels.map { ($0.name, $0.threshold) })
-    let result = trainer.train(view: view, encoder: encoder, lexiconFolder: lexicons, progress: progressLine)
+    let result = trainer.train(view: view, encoder: encoder, lexiconFolder: try locate(.lexicons, flag: lexicons), progress: progressLine)
     try result.model.save(folder: out)
     try result.heads.save(to: out + "/heads.safetensors")
     // The model folder carries the tuned encoder it was trained on, so it alone says what it needs.
