@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-language train train-encoder model clean fuzz fuzz-smoke
+.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-language train train-encoder model clean fuzz fuzz-smoke
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -28,6 +28,31 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+# Installs the release binary and the data it decides with, so `discern` works from any directory:
+#   $(PREFIX)/bin/discern
+#   $(PREFIX)/share/discern/{Rules,Lexicons,Models/default,encoder}
+# The binary finds share/discern from its own real path (README, "Where Discern finds its data").
+# share/discern is replaced whole: a rule pack deleted from Rules/ must not stay installed and keep
+# deciding. The base encoder's three files are what BertEncoder reads (config, vocabulary, weights).
+PREFIX      ?= /usr/local
+INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+SHARE_DIR   := $(DESTDIR)$(PREFIX)/share/discern
+ENCODER_FILES := config.json vocab.txt model.safetensors
+install: deps model
+	$(SWIFT) build -c release --product discern
+	install -d $(INSTALL_BIN) $(SHARE_DIR)
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/discern" $(INSTALL_BIN)/discern
+	rm -rf $(SHARE_DIR)/Rules $(SHARE_DIR)/Lexicons $(SHARE_DIR)/Models $(SHARE_DIR)/encoder
+	install -d $(SHARE_DIR)/Models $(SHARE_DIR)/encoder
+	cp -R Rules Lexicons $(SHARE_DIR)/
+	cp -R Models/default $(SHARE_DIR)/Models/default
+	install -m 644 $(addprefix $(ENCODER_DIR)/,$(ENCODER_FILES)) $(SHARE_DIR)/encoder/
+	@echo "installed $(INSTALL_BIN)/discern and $(SHARE_DIR)"
+
+uninstall:
+	rm -f $(INSTALL_BIN)/discern
+	rm -rf $(SHARE_DIR)
 
 # Fetches the encoder once; re-running is a no-op.
 model: $(ENCODER_DIR)/.unpacked
