@@ -44,9 +44,9 @@ final class AuditInputReader {
   }
 
   /// Reads the CSV header; throws why it is unusable (the audit cannot map columns without it).
-  func readHeader(keys: RecordKeys = RecordKeys()) throws(CommandError) {
+  func readHeader(keys: RecordKeys = RecordKeys()) throws(AuditError) {
     guard csv != nil else { return }
-    if let error = csv!.readHeader(keys: keys) { throw CommandError("\(lines.name): \(error)") }
+    if let error = csv!.readHeader(keys: keys) { throw AuditError.input("\(lines.name): \(error)") }
   }
 
   func next() -> AuditInput? {
