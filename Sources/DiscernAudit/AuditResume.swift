@@ -5,9 +5,9 @@ import Foundation
 /// What decided an audit's records, as every JSONL record carries it: a fingerprint of the rules
 /// (the rule packs and the policy) and one of the model (its files, the variant, and for the fused
 /// variant the encoder and the gloss lexicon). A resumed audit must decide as the interrupted one did.
-struct EngineFingerprints: Equatable {
-  let rules: String
-  let model: String
+public struct EngineFingerprints: Equatable, Sendable {
+  public let rules: String
+  public let model: String
   /// `"model":"…","rules":"…"`, written into every record.
   let members: String
 
@@ -17,7 +17,7 @@ struct EngineFingerprints: Equatable {
     members = "\"model\":\"\(model)\",\"rules\":\"\(rules)\""
   }
 
-  init(
+  public init(
     rules folder: String, policy: String, model: String, variant: Engine.Variant, encoder: String?, lexicon: String?,
     ruleLexicons: [Lexicon] = []
   ) {

@@ -1,11 +1,8 @@
-import ArgumentParser
 import DiscernRules
 import Foundation
 
-extension UrgencyTier: ExpressibleByArgument {}
-
 /// How `discern audit --sort` orders the records.
-enum AuditSort: String, CaseIterable, ExpressibleByArgument {
+public enum AuditSort: String, CaseIterable, Sendable {
   /// The input's order (the default).
   case input
   /// Most urgent tier first, the input's order within a tier, error records last.
