@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "DiscernRules", targets: ["DiscernRules"]),
     .library(name: "DiscernEncoder", targets: ["DiscernEncoder"]),
     .library(name: "Discern", targets: ["Discern"]),
+    .library(name: "DiscernAudit", targets: ["DiscernAudit"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,11 +46,15 @@ let package = Package(
     // The engine facade: rules + policy + encoder + model, checked against each other.
     .target(name: "Discern", dependencies: ["DiscernRules", "DiscernEncoder", "DiscernModel", "CCLD2"]),
 
+    // Audits: JSONL and CSV records in and out, the batched decide-and-write pipeline, resume, the
+    // report and the impact diff; what `discern audit`, the REPL and a service share.
+    .target(name: "DiscernAudit", dependencies: ["Discern", "DiscernRules", "DiscernModel", "DiscernEncoder"]),
+
     // The `discern` command.
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "Discern", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
+        "Discern", "DiscernAudit", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -59,6 +64,7 @@ let package = Package(
     .testTarget(name: "DiscernRulesTests", dependencies: ["DiscernRules"]),
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
     .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
+    .testTarget(name: "DiscernAuditTests", dependencies: ["DiscernAudit", "Discern", "DiscernRules"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
   ]
 )

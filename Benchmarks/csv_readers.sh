@@ -5,7 +5,7 @@
 # quote and invalid UTF-8.
 #   Benchmarks/csv_readers.sh [ROWS]     (default 500000 rows, about 50 MB)
 # The benchmark package is put together in .build-csvbench/ (git-ignored): Benchmarks/csv_readers/main.swift,
-# the reader cut out of Sources/DiscernCLI by Fuzz/extract.sh, LineReader.swift, and a Package.swift
+# the reader cut out of Sources/DiscernAudit by Fuzz/extract.sh, LineReader.swift, and a Package.swift
 # naming the two libraries and this package's DiscernEncoder and DiscernRules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +35,8 @@ let package = Package(
   ])
 SWIFT
 cp Benchmarks/csv_readers/main.swift "$B/Sources/csv-readers/main.swift"
-cp Sources/DiscernCLI/LineReader.swift "$B/Sources/csv-readers/LineReader.swift"
-Fuzz/extract.sh AuditInput AuditInputReader CSVRecordReader CSVQuotes CSV CSVDelimiter RecordKeys CommandError > "$B/Sources/csv-readers/CSVRecords.swift"
+cp Sources/DiscernAudit/LineReader.swift "$B/Sources/csv-readers/LineReader.swift"
+Fuzz/extract.sh AuditInput AuditInputReader CSVRecordReader CSVQuotes CSV CSVDelimiter RecordKeys AuditError > "$B/Sources/csv-readers/CSVRecords.swift"
 (cd "$B" && nice -n 10 swift build -c release 2>&1 | tail -1)
 BIN=$B/.build/release/csv-readers
 FILE=$B/export.csv

@@ -4,9 +4,10 @@
 # swiftc straight from the sources, outside SwiftPM (Package.swift stays as it is): the library
 # modules a target imports (DiscernRules, DiscernEncoder) are compiled once into .build-fuzz/obj and
 # .build-fuzz/modules, each with -sanitize=fuzzer,address so that their code is covered and checked;
-# the fuzz file then imports them and uses their public API only. The CLI pieces (JSONObjectLine,
-# the CSV record reader) live in the executable target, where nothing can import them: their source
-# is compiled into the fuzz binary itself, from the working tree as it is at build time.
+# the fuzz file then imports them and uses their public API only. The audit's record readers
+# (JSONObjectLine, the CSV record reader) live in DiscernAudit, whose module needs Discern and its C++
+# language detector: rather than build all of that under the sanitizers, their source is compiled
+# into the fuzz binary itself (internal declarations included), from the working tree at build time.
 #   FUZZ_OPT   Swift optimization (default -O: bounds and overflow checks stay on; -Onone is ~10× slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +54,11 @@ module() {
     -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" -c -o "$OUT/obj/$name.o" $srcs
 }
 
-# The declarations the CSV target needs, cut out of the CLI's sources (Fuzz/extract.sh).
+# The declarations the CSV target needs, cut out of DiscernAudit's sources (Fuzz/extract.sh).
 extract_csv() {
   local gen=$OUT/gen/CSVRecords.swift
-  Fuzz/extract.sh AuditInput AuditInputReader CSVRecordReader CSVQuotes CSV CSVDelimiter RecordKeys CommandError > "$gen.tmp" \
-    || { say "cannot cut the CSV reader out of Sources/DiscernCLI"; exit 1; }
+  Fuzz/extract.sh AuditInput AuditInputReader CSVRecordReader CSVQuotes CSV CSVDelimiter RecordKeys AuditError > "$gen.tmp" \
+    || { say "cannot cut the CSV reader out of Sources/DiscernAudit"; exit 1; }
   if cmp -s "$gen.tmp" "$gen"; then rm "$gen.tmp"; else mv "$gen.tmp" "$gen"; fi
 }
 
@@ -73,16 +74,16 @@ binary() {
 for t in $TARGETS; do
   case $t in
     jsonl)
-      stale "$OUT/jsonl" Fuzz/jsonl.swift Sources/DiscernCLI/JSONObjectLine.swift Fuzz/build.sh || continue
-      binary jsonl Fuzz/jsonl.swift Sources/DiscernCLI/JSONObjectLine.swift ;;
+      stale "$OUT/jsonl" Fuzz/jsonl.swift Sources/DiscernAudit/JSONObjectLine.swift Fuzz/build.sh || continue
+      binary jsonl Fuzz/jsonl.swift Sources/DiscernAudit/JSONObjectLine.swift ;;
     csv)
       kernels
       module DiscernEncoder Sources/DiscernEncoder -I Fuzz/modulemap/CDiscernKernels
       # DiscernRules for the did-you-mean of a missing column (Suggestions).
       module DiscernRules Sources/DiscernRules -I Sources/CPCRE2 -I Sources/CYAML
       extract_csv
-      stale "$OUT/csv" Fuzz/csv.swift Fuzz/extract.sh "$OUT/gen/CSVRecords.swift" Sources/DiscernCLI/LineReader.swift "$OUT/obj/DiscernEncoder.o" "$OUT/obj/DiscernRules.o" "$OUT/obj/libCDiscernKernels.a" Fuzz/build.sh || continue
-      binary csv Fuzz/csv.swift "$OUT/gen/CSVRecords.swift" Sources/DiscernCLI/LineReader.swift \
+      stale "$OUT/csv" Fuzz/csv.swift Fuzz/extract.sh "$OUT/gen/CSVRecords.swift" Sources/DiscernAudit/LineReader.swift "$OUT/obj/DiscernEncoder.o" "$OUT/obj/DiscernRules.o" "$OUT/obj/libCDiscernKernels.a" Fuzz/build.sh || continue
+      binary csv Fuzz/csv.swift "$OUT/gen/CSVRecords.swift" Sources/DiscernAudit/LineReader.swift \
         -I Fuzz/modulemap/CDiscernKernels -I Sources/CPCRE2 -I Sources/CYAML "$OUT/obj/DiscernEncoder.o" "$OUT/obj/DiscernRules.o" \
         "$OUT/obj/libCDiscernKernels.a" -ldl -lpcre2-8 -lyaml ;;
     rules)

@@ -1,5 +1,5 @@
 // Fuzz target `csv`: the CSV input path of `discern audit --csv` — LineReader, CSVRecordReader (with
-// CSVQuotes), AuditInputReader and CSV.fields, compiled from the working tree's Sources/DiscernCLI
+// CSVQuotes), AuditInputReader and CSV.fields, compiled from the working tree's Sources/DiscernAudit
 // (Fuzz/build.sh cuts the declarations out into .build-fuzz/gen/CSVRecords.swift; LineReader.swift
 // is compiled whole).
 //

@@ -1,5 +1,5 @@
 // Fuzz target `jsonl`: the JSONL record scanner of `discern audit` (JSONObjectLine, compiled from
-// Sources/DiscernCLI/JSONObjectLine.swift into this binary: it is internal to the executable target).
+// Sources/DiscernAudit/JSONObjectLine.swift into this binary: it is internal to the audit library).
 //
 // The input is split into lines as the audit's LineReader splits them ('\n', one trailing '\r'
 // dropped). Every line goes through `JSONObjectLine` — also lines that are not UTF-8, as the resume

@@ -1,6 +1,6 @@
 // The audit's hand-written CSV reader against the CSV libraries the mirror has, on the same file
 // (issue 18, item 9). Built and run by Benchmarks/csv_readers.sh, which cuts the reader out of
-// Sources/DiscernCLI (Fuzz/extract.sh) and depends on yaslab/CSV.swift and swiftcsv/SwiftCSV.
+// Sources/DiscernAudit (Fuzz/extract.sh) and depends on yaslab/CSV.swift and swiftcsv/SwiftCSV.
 //
 //   csv-readers generate FILE ROWS       a synthetic export: id, text (quoted commas, doubled quotes,
 //                                        line breaks, emoji), queue; no corpus text

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Discern
+import DiscernAudit
 import DiscernEncoder
 import DiscernRules
 import Foundation
@@ -41,18 +42,13 @@ struct ExplainCommand: ParsableCommand {
     let colour = colourOption.enabled()
     for start in stride(from: 0, to: texts.count, by: 32) {
       for decision in engine.decide(Array(texts[start..<min(start + 32, texts.count)])) {
-        try OutputFile.standardOutput.write((json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour)) + "\n")
+        do {
+          try OutputFile.standardOutput.write((json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour)) + "\n")
+        } catch {
+          throw CommandError(error)
+        }
       }
     }
-  }
-}
-
-/// The JSON record: `labels` keyed by label name, as tools expect (written by `JSONText`).
-enum DecisionJSON {
-  static func line(_ decision: Decision) -> String {
-    var json = JSONText()
-    json.decision(decision)
-    return json.text
   }
 }
 

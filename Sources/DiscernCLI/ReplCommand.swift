@@ -1,6 +1,7 @@
 import ArgumentParser
 import CEditLine
 import Discern
+import DiscernAudit
 import DiscernEncoder
 import DiscernModel
 import DiscernRules

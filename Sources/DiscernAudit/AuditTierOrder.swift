@@ -1,11 +1,8 @@
-import ArgumentParser
 import DiscernRules
 import Foundation
 
-extension UrgencyTier: ExpressibleByArgument {}
-
 /// How `discern audit --sort` orders the records.
-enum AuditSort: String, CaseIterable, ExpressibleByArgument {
+public enum AuditSort: String, CaseIterable, Sendable {
   /// The input's order (the default).
   case input
   /// Most urgent tier first, the input's order within a tier, error records last.
@@ -53,33 +50,33 @@ final class HeldRecords {
 
   deinit { for file in files.values { fclose(file) } }
 
-  func hold(_ bytes: [UInt8], as group: RecordGroup) throws(CommandError) {
+  func hold(_ bytes: [UInt8], as group: RecordGroup) throws(AuditError) {
     let file: UnsafeMutablePointer<FILE>
     if let open = files[group] {
       file = open
     } else {
-      guard let made = tmpfile() else { throw CommandError("cannot make a temporary file to sort the records: \(String(cString: strerror(errno)))") }
+      guard let made = tmpfile() else { throw AuditError.sorting("cannot make a temporary file to sort the records: \(String(cString: strerror(errno)))") }
       files[group] = made
       file = made
     }
     guard bytes.withUnsafeBytes({ fwrite($0.baseAddress, 1, $0.count, file) }) == bytes.count else {
-      throw CommandError("cannot hold records in a temporary file to sort them: \(String(cString: strerror(errno))); free space in \(NSTemporaryDirectory())")
+      throw AuditError.sorting("cannot hold records in a temporary file to sort them: \(String(cString: strerror(errno))); free space in \(NSTemporaryDirectory())")
     }
   }
 
   /// Hands every held record to `writer`, group by group in order.
-  func release(to writer: BackgroundWriter) throws(CommandError) {
+  func release(to writer: BackgroundWriter) throws(AuditError) {
     for group in files.keys.sorted() {
       let file = files[group]!
       guard fflush(file) == 0, fseek(file, 0, SEEK_SET) == 0 else {
-        throw CommandError("cannot read back the records held to sort them: \(String(cString: strerror(errno)))")
+        throw AuditError.sorting("cannot read back the records held to sort them: \(String(cString: strerror(errno)))")
       }
       var chunk = [UInt8](repeating: 0, count: 1 << 20)
       while true {
         let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
         if count > 0 { writer.write(Array(chunk[..<count])) }
         if count < chunk.count {
-          if ferror(file) != 0 { throw CommandError("cannot read back the records held to sort them: \(String(cString: strerror(errno)))") }
+          if ferror(file) != 0 { throw AuditError.sorting("cannot read back the records held to sort them: \(String(cString: strerror(errno)))") }
           break
         }
       }

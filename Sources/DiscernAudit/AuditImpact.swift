@@ -4,7 +4,7 @@ import Foundation
 /// What a rule or model change would do, for `--baseline-rules` / `--baseline-model`: every message
 /// whose decision flips between the baseline and the configuration under review, grouped by the
 /// rule (or the encoder) that moved its logit most toward the new decision.
-struct AuditImpact {
+public struct AuditImpact {
   struct Flip {
     let id: String?
     let line: Int
@@ -45,14 +45,14 @@ struct AuditImpact {
   /// The rule (or encoder, or bias) most responsible for a flip.
   static func cause(_ flip: Flip) -> String { flip.changes.first?.feature ?? "(threshold or calibration)" }
 
-  var summary: String {
+  public var summary: String {
     let newlyFlagged = flips.filter { $0.after > $0.before }.count
     let judged = flips.filter { $0.verdict != nil }
     let verdicts = judged.isEmpty ? "" : "; against the input's labels \(judged.filter { $0.verdict == "fix" }.count) fixes, \(judged.filter { $0.verdict == "regression" }.count) regressions"
     return "impact: \(flips.count) decisions flip over \(compared) messages (\(newlyFlagged) newly flagged, \(flips.count - newlyFlagged) no longer flagged\(verdicts))"
   }
 
-  func markdown(baseline: String) -> String {
+  public func markdown(baseline: String) -> String {
     var out = "# Impact of the change against \(baseline)\n\n\(summary).\n"
     let groups = Dictionary(grouping: flips, by: Self.cause).sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
     for (cause, flips) in groups {

@@ -2,6 +2,17 @@ import Discern
 import DiscernRules
 import Foundation
 
+/// A decision's JSON record (`discern explain --json`, the REPL's :json): `labels` keyed by label
+/// name, as tools expect. An audit's JSONL record is this object with id, line and fingerprints put
+/// in front (`AuditRecordFormat`): the same code writes both.
+public enum DecisionJSON {
+  public static func line(_ decision: Decision) -> String {
+    var json = JSONText()
+    json.decision(decision)
+    return json.text
+  }
+}
+
 /// JSON written by hand as UTF-8 bytes: an audit writes a record per message, and Foundation's
 /// encoders (generic Codable boxing, `Any` casts, key sorting) took half its time. Keys are written
 /// in sorted order, as `JSONEncoder(.sortedKeys)` did, so the output reads the same.

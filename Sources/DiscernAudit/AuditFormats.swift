@@ -44,9 +44,9 @@ final class AuditInputReader {
   }
 
   /// Reads the CSV header; throws why it is unusable (the audit cannot map columns without it).
-  func readHeader(keys: RecordKeys = RecordKeys()) throws(CommandError) {
+  func readHeader(keys: RecordKeys = RecordKeys()) throws(AuditError) {
     guard csv != nil else { return }
-    if let error = csv!.readHeader(keys: keys) { throw CommandError("\(lines.name): \(error)") }
+    if let error = csv!.readHeader(keys: keys) { throw AuditError.input("\(lines.name): \(error)") }
   }
 
   func next() -> AuditInput? {
@@ -290,18 +290,18 @@ enum CSV {
 
 /// The byte between a CSV record's fields: ',' unless told otherwise. Spreadsheets in locales whose
 /// decimal mark is ',' export with ';', and many tools export tab-separated text.
-struct CSVDelimiter: Equatable {
+public struct CSVDelimiter: Equatable, Sendable {
   let byte: UInt8
 
-  static let comma = CSVDelimiter(byte: UInt8(ascii: ","))
-  static let semicolon = CSVDelimiter(byte: UInt8(ascii: ";"))
-  static let tab = CSVDelimiter(byte: 9)
+  public static let comma = CSVDelimiter(byte: UInt8(ascii: ","))
+  public static let semicolon = CSVDelimiter(byte: UInt8(ascii: ";"))
+  public static let tab = CSVDelimiter(byte: 9)
 
   private init(byte: UInt8) { self.byte = byte }
 
   /// From an option's value: a single character such as ',' ';' '|', or a tab as `tab`, `\t` or the
   /// character itself. Not a quote, a line break, a space, a letter or a digit: those are text.
-  init?(_ text: String) {
+  public init?(_ text: String) {
     switch text {
     case "tab", "\\t", "\t": self = .tab
     case "comma": self = .comma
@@ -317,19 +317,25 @@ struct CSVDelimiter: Equatable {
   var scalar: Unicode.Scalar { Unicode.Scalar(byte) }
 
   /// As messages show it: `','`, `';'`, `tab`.
-  var name: String { self == .tab ? "tab" : "'\(Character(scalar))'" }
+  public var name: String { self == .tab ? "tab" : "'\(Character(scalar))'" }
 }
 
 /// Which CSV columns, or JSON keys, hold a record's message and its id: `text` and `id` unless the
 /// audit is told other names. Chosen by name, never by position: a header is required, and a column
 /// that moves between two exports is still found by its name, where a number would quietly audit
 /// whatever column came to stand there.
-struct RecordKeys {
-  var text = "text"
-  var id = "id"
+public struct RecordKeys: Sendable {
+  public var text = "text"
+  public var id = "id"
   /// The id column was named on the command line, so a header without it is an error; the default
   /// `id` may be absent (the records then have no id).
-  var idRequired = false
+  public var idRequired = false
+
+  public init(text: String = "text", id: String = "id", idRequired: Bool = false) {
+    self.text = text
+    self.id = id
+    self.idRequired = idRequired
+  }
 
   /// Why a CSV header with these column names cannot be audited with these keys, as one line: the
   /// column missing, the columns there are, a likely fix, and the option that names the column.

@@ -50,7 +50,7 @@ final class BackgroundWriter: @unchecked Sendable {
   private let queue = DispatchQueue(label: "discern.audit.writer")
   private let slots: DispatchSemaphore
   private let lock = NSLock()
-  private var error: CommandError?
+  private var error: AuditError?
 
   init(_ file: OutputFile, depth: Int = 2) {
     self.file = file
@@ -58,14 +58,14 @@ final class BackgroundWriter: @unchecked Sendable {
   }
 
   /// The error that stopped the writing, once one has.
-  var failure: CommandError? { lock.withLock { error } }
+  var failure: AuditError? { lock.withLock { error } }
 
   func write(_ bytes: [UInt8]) {
     slots.wait()
     queue.async { [self] in
       defer { slots.signal() }
       guard failure == nil else { return }
-      do throws(CommandError) {
+      do throws(AuditError) {
         try file.write(bytes)
       } catch {
         lock.withLock { self.error = error }
@@ -74,7 +74,7 @@ final class BackgroundWriter: @unchecked Sendable {
   }
 
   /// Returns once everything handed over is written; throws what stopped the writing.
-  func finish() throws(CommandError) {
+  func finish() throws(AuditError) {
     queue.sync {}
     if let failure { throw failure }
   }

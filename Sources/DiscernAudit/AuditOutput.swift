@@ -1,24 +1,16 @@
 import Foundation
 
-/// An error that ends a command at run time, said as one sentence after "Error: " with exit status 1
-/// and no usage text: the arguments were fine, the files were not (a ValidationError is for
-/// arguments, and prints the usage with exit status 64).
-struct CommandError: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
-}
-
 /// A file descriptor written with write(2), every failure an error naming the file and the OS's
 /// reason: Foundation's FileHandle.write traps on a full disk, and print() drops what it cannot write.
-final class OutputFile: @unchecked Sendable {
+public final class OutputFile: @unchecked Sendable {
   /// How messages name it: `'path'`, or `standard output`.
-  let name: String
+  public let name: String
   let descriptor: Int32
   /// Only a regular file can be cut, locked, or lose records to a second writer.
   var isRegularFile: Bool { FileIdentity(descriptor: descriptor) != nil }
   private let owned: Bool
 
-  static let standardOutput = OutputFile(descriptor: STDOUT_FILENO, name: "standard output", owned: false)
+  public static let standardOutput = OutputFile(descriptor: STDOUT_FILENO, name: "standard output", owned: false)
 
   private init(descriptor: Int32, name: String, owned: Bool) {
     self.descriptor = descriptor
@@ -28,24 +20,24 @@ final class OutputFile: @unchecked Sendable {
 
   deinit { if owned { close(descriptor) } }
 
-  func write(_ bytes: [UInt8]) throws(CommandError) {
+  public func write(_ bytes: [UInt8]) throws(AuditError) {
     var done = 0
     while done < bytes.count {
       let wrote = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + done, bytes.count - done) }
       if wrote < 0 {
         if errno == EINTR { continue }
-        throw CommandError("cannot write \(name): \(String(cString: strerror(errno)))")
+        throw AuditError.output("cannot write \(name): \(String(cString: strerror(errno)))")
       }
       done += wrote
     }
   }
 
-  func write(_ text: String) throws(CommandError) { try write(Array(text.utf8)) }
+  public func write(_ text: String) throws(AuditError) { try write(Array(text.utf8)) }
 
   /// Cuts a regular file to its first `length` bytes (later writes append after them).
-  func truncate(to length: Int) throws(CommandError) {
+  func truncate(to length: Int) throws(AuditError) {
     guard ftruncate(descriptor, off_t(length)) == 0 else {
-      throw CommandError("cannot cut \(name) to its complete records: \(String(cString: strerror(errno)))")
+      throw AuditError.output("cannot cut \(name) to its complete records: \(String(cString: strerror(errno)))")
     }
   }
 
@@ -53,13 +45,13 @@ final class OutputFile: @unchecked Sendable {
   /// `keep` (a resume). It is opened in place, never replaced: the path may be a device such as
   /// /dev/null, or a file another process is watching. Nothing is truncated before the checks: the
   /// same file as the input, or a file another audit is writing, is refused as it was found.
-  static func audit(path: String, input: FileIdentity?, inputName: String, keep: Bool) throws(CommandError) -> OutputFile {
-    let sameFile = CommandError(
+  static func audit(path: String, input: FileIdentity?, inputName: String, keep: Bool) throws(AuditError) -> OutputFile {
+    let sameFile = AuditError.output(
       "--out '\(path)' is the same file as the input \(inputName); writing the records there would erase the input before it is read. "
         + "Give --out another file.")
     if let input, FileIdentity(path: path) == input { throw sameFile }
     let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else { throw CommandError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else { throw AuditError.output("cannot write '\(path)': \(String(cString: strerror(errno)))") }
     let file = OutputFile(descriptor: descriptor, name: "'\(path)'", owned: true)
     // Only regular files hold records to lose: two audits may well both write to /dev/null.
     guard let identity = FileIdentity(descriptor: descriptor) else { return file }
@@ -67,9 +59,9 @@ final class OutputFile: @unchecked Sendable {
     if identity == input { throw sameFile }
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
       if errno == EWOULDBLOCK {
-        throw CommandError("another audit is writing '\(path)' (it holds the file's lock); wait for it to finish, or give --out another file.")
+        throw AuditError.output("another audit is writing '\(path)' (it holds the file's lock); wait for it to finish, or give --out another file.")
       }
-      throw CommandError("cannot lock '\(path)': \(String(cString: strerror(errno)))")
+      throw AuditError.output("cannot lock '\(path)': \(String(cString: strerror(errno)))")
     }
     if !keep { try file.truncate(to: 0) }
     return file

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// Memory grows with the records only by one probability (and label) per record and label; the
 /// examples kept are the ten most confident mistakes per label.
-struct AuditReport {
+public struct AuditReport {
   let engine: Engine
   let variant: Engine.Variant
   let labels: [String]
@@ -160,7 +160,7 @@ struct AuditReport {
   // MARK: - Writing
 
   /// report.md and report.html; with an impact diff, the HTML carries it too (impact.md is written beside).
-  func write(to folder: String, input: String, impact: (AuditImpact, baseline: String)? = nil) throws {
+  public func write(to folder: String, input: String, impact: (AuditImpact, baseline: String)? = nil) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try markdown(input: input).write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
     try html(input: input, impact: impact).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)

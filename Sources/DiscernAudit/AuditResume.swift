@@ -5,9 +5,9 @@ import Foundation
 /// What decided an audit's records, as every JSONL record carries it: a fingerprint of the rules
 /// (the rule packs and the policy) and one of the model (its files, the variant, and for the fused
 /// variant the encoder and the gloss lexicon). A resumed audit must decide as the interrupted one did.
-struct EngineFingerprints: Equatable {
-  let rules: String
-  let model: String
+public struct EngineFingerprints: Equatable, Sendable {
+  public let rules: String
+  public let model: String
   /// `"model":"…","rules":"…"`, written into every record.
   let members: String
 
@@ -17,7 +17,7 @@ struct EngineFingerprints: Equatable {
     members = "\"model\":\"\(model)\",\"rules\":\"\(rules)\""
   }
 
-  init(
+  public init(
     rules folder: String, policy: String, model: String, variant: Engine.Variant, encoder: String?, lexicon: String?,
     ruleLexicons: [Lexicon] = []
   ) {
@@ -76,9 +76,9 @@ struct SavedRecords {
   private(set) var sawHeader = false
   private var lastLine = 0
 
-  init(path: String, csvHeader: String?, delimiter: CSVDelimiter, maxRecordBytes: Int) throws(CommandError) {
+  init(path: String, csvHeader: String?, delimiter: CSVDelimiter, maxRecordBytes: Int) throws(AuditError) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw CommandError("cannot read '\(path)' to resume from it: \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else { throw AuditError.resume("cannot read '\(path)' to resume from it: \(String(cString: strerror(errno)))") }
     self.path = path
     self.csvHeader = csvHeader
     self.delimiter = delimiter
@@ -88,12 +88,12 @@ struct SavedRecords {
   var noun: String { csvHeader == nil ? "record" : "row" }
 
   /// The next complete record; nil after the last.
-  mutating func next() throws -> SavedRecord? {
+  mutating func next() throws(AuditError) -> SavedRecord? {
     while let bytes = try nextComplete() {
       completeBytes = lines.bytesRead
       if let csvHeader, !sawHeader {
         guard String(decoding: bytes, as: UTF8.self) == csvHeader else {
-          throw CommandError("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
+          throw AuditError.resume("'\(path)' does not start with the audit's CSV header; cannot resume from it.")
         }
         sawHeader = true
         continue
@@ -101,7 +101,7 @@ struct SavedRecords {
       if bytes.isEmpty { continue }
       let record = try parse(bytes)
       guard record.line > lastLine else {
-        throw CommandError(
+        throw AuditError.resume(
           "'\(path)' \(noun) \(count + 1) is the \(noun) of input line \(record.line), after line \(lastLine); cannot resume from it.")
       }
       lastLine = record.line
@@ -113,18 +113,18 @@ struct SavedRecords {
 
   /// The bytes of the next record that ends in a line break (outside quotes, for CSV); nil at the
   /// end, and for a last record cut short.
-  private mutating func nextComplete() throws -> [UInt8]? {
+  private mutating func nextComplete() throws(AuditError) -> [UInt8]? {
     var record: [UInt8] = []
     // Our own CSV doubles every quote inside a cell, so an odd count so far means a cell is open.
     var open = false
     repeat {
       guard let line = lines.next() else {
-        if let failure = lines.failure { throw CommandError("cannot read '\(path)': \(failure)") }
+        if let failure = lines.failure { throw AuditError.resume("cannot read '\(path)': \(failure)") }
         return nil
       }
       guard case .bytes(let bytes) = line else {
         guard lines.lastLineEnded else { return nil }
-        throw CommandError("'\(path)' \(noun) \(count + 1) is longer than any audit \(noun); cannot resume from it.")
+        throw AuditError.resume("'\(path)' \(noun) \(count + 1) is longer than any audit \(noun); cannot resume from it.")
       }
       if open { record.append(UInt8(ascii: "\n")) }
       record.append(contentsOf: bytes)
@@ -133,16 +133,16 @@ struct SavedRecords {
     return lines.lastLineEnded ? record : nil
   }
 
-  private func parse(_ bytes: [UInt8]) throws -> SavedRecord {
+  private func parse(_ bytes: [UInt8]) throws(AuditError) -> SavedRecord {
     if csvHeader != nil {
       let cells = CSV.fields(String(decoding: bytes, as: UTF8.self), delimiter: delimiter) ?? []
       guard cells.count >= 3, let line = Int(cells[0]) else {
-        throw CommandError("'\(path)' row \(count + 1) is not an audit row (no line number first); cannot resume from it.")
+        throw AuditError.resume("'\(path)' row \(count + 1) is not an audit row (no line number first); cannot resume from it.")
       }
       return SavedRecord(line: line, id: cells[1].isEmpty ? nil : cells[1], metadata: cells.last)
     }
     guard let object = try? JSONObjectLine(bytes), let lineMember = object.member("line"), let line = Int(object.raw(lineMember)) else {
-      throw CommandError("'\(path)' record \(count + 1) is not an audit record (no 'line'); cannot resume from it.")
+      throw AuditError.resume("'\(path)' record \(count + 1) is not an audit record (no 'line'); cannot resume from it.")
     }
     var record = SavedRecord(line: line)
     if let member = object.member("fingerprints"), let prints = try? JSONObjectLine(Array(object.bytes[member.value])) {
@@ -162,7 +162,7 @@ struct ResumeCheck {
   let fix = "Cannot resume from it; audit into a new --out, or resume with the input, rules and model it was started with."
 
   /// How many records are done; the input is read up to just after them.
-  func run(_ saved: inout SavedRecords, against inputs: AuditInputReader) throws -> Int {
+  func run(_ saved: inout SavedRecords, against inputs: AuditInputReader) throws(AuditError) -> Int {
     let path = saved.path
     // A record that came from other text is reported after any record whose line numbers disagree:
     // those say more plainly that the output is another input's.
@@ -170,26 +170,26 @@ struct ResumeCheck {
     while let record = try saved.next() {
       let number = saved.count, noun = saved.noun
       if let prints = record.engine, prints != engine {
-        throw CommandError(
+        throw AuditError.resume(
           prints.rules != engine.rules
             ? "'\(path)' \(noun) \(number) was decided with other rules or policy (\(prints.rules)) than this audit's (\(engine.rules)). \(fix)"
             : "'\(path)' \(noun) \(number) was decided by another model (\(prints.model)) than this audit's (\(engine.model): "
               + "another --model, encoder or --rules-only). \(fix)")
       }
       if saved.csvHeader == nil, record.input == nil || record.engine == nil {
-        throw CommandError(
+        throw AuditError.resume(
           "'\(path)' record \(number) has no fingerprints (written by an earlier discern), so it cannot be checked against this input. "
             + "Audit into a new --out.")
       }
       guard let input = inputs.next() else {
-        if let failure = inputs.lines.failure { throw CommandError("cannot read \(inputs.lines.name): \(failure)") }
+        if let failure = inputs.lines.failure { throw AuditError.input("cannot read \(inputs.lines.name): \(failure)") }
         while try saved.next() != nil {}
-        throw otherText.map(CommandError.init)
-          ?? CommandError(
+        throw otherText.map(AuditError.resume)
+          ?? AuditError.resume(
             "'\(path)' holds \(saved.count) records but the input has only \(number - 1); was it written from another input? Cannot resume from it.")
       }
       guard input.line == record.line else {
-        throw CommandError(
+        throw AuditError.resume(
           "'\(path)' record \(number) is the record of input line \(record.line), but the input's record \(number) "
             + "starts at line \(input.line); was it written from another input? Cannot resume from it.")
       }
@@ -197,7 +197,7 @@ struct ResumeCheck {
         otherText = "'\(path)' \(noun) \(number) is not the \(noun) of this input's line \(input.line): \(difference); was it written from another input, or was the input edited? \(fix)"
       }
     }
-    if let otherText { throw CommandError(otherText) }
+    if let otherText { throw AuditError.resume(otherText) }
     return saved.count
   }
 

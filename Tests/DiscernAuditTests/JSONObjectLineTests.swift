@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import DiscernCLI
+@testable import DiscernAudit
 
 /// An audit's input lines: `id` and `text` decoded, every other member passed through as written, and
 /// a line that is not a JSON object rejected with where and why.
