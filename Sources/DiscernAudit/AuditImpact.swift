@@ -52,10 +52,14 @@ public struct AuditImpact {
     return "impact: \(flips.count) decisions flip over \(compared) messages (\(newlyFlagged) newly flagged, \(flips.count - newlyFlagged) no longer flagged\(verdicts))"
   }
 
+  /// The flips grouped by the rule (or the encoder) that caused them, the largest group first.
+  var flipsByCause: [(key: String, value: [Flip])] {
+    Dictionary(grouping: flips, by: Self.cause).sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+  }
+
   public func markdown(baseline: String) -> String {
     var out = "# Impact of the change against \(baseline)\n\n\(summary).\n"
-    let groups = Dictionary(grouping: flips, by: Self.cause).sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
-    for (cause, flips) in groups {
+    for (cause, flips) in flipsByCause {
       out += "\n## \(cause) — \(flips.count) flip\(flips.count == 1 ? "" : "s")\n\n| line | id | label | before | after | verdict | change | message |\n|---|---|---|---|---|---|---|---|\n"
       for flip in flips.sorted(by: { $0.line < $1.line }) {
         let change = flip.changes.prefix(3).map { String(format: "%@ %+.2f", $0.feature, $0.delta) }.joined(separator: ", ")
@@ -71,8 +75,7 @@ public struct AuditImpact {
   /// The same, as a section of the HTML report (`escape` is the report's).
   func html(baseline: String, escape: (String) -> String) -> String {
     var out = "<h2>Impact of the change against \(escape(baseline))</h2>\n<p class=\"note\">\(escape(summary)).</p>\n"
-    let groups = Dictionary(grouping: flips, by: Self.cause).sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
-    for (cause, flips) in groups {
+    for (cause, flips) in flipsByCause {
       out += "<h3>\(escape(cause)) — \(flips.count) flip\(flips.count == 1 ? "" : "s")</h3>\n<table><tr><th>line</th><th>id</th><th>label</th><th>before</th><th>after</th><th>verdict</th><th>change</th><th>message</th></tr>\n"
       for flip in flips.sorted(by: { $0.line < $1.line }) {
         let change = flip.changes.prefix(3).map { String(format: "%@ %+.2f", $0.feature, $0.delta) }.joined(separator: ", ")

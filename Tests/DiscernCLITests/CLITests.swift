@@ -21,10 +21,16 @@ import Testing
     if !FileManager.default.fileExists(atPath: binary.path) {
       binary = Self.root.appendingPathComponent(".build/debug/discern")
     }
+    return try Self.run(binary, arguments, in: Self.root)
+  }
+
+  /// Runs `binary` with `arguments` in `directory`, with `environment` (this process's when nil).
+  static func run(_ binary: URL, _ arguments: [String], in directory: URL, environment: [String: String]? = nil) throws -> Run {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
-    process.currentDirectoryURL = Self.root
+    process.currentDirectoryURL = directory
+    if let environment { process.environment = environment }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -26,20 +26,7 @@ import Testing
   func discern(_ arguments: [String], in directory: String, home: String? = nil, binary: String = builtBinary) throws -> CLITests.Run {
     var environment = ProcessInfo.processInfo.environment
     environment["DISCERN_HOME"] = home
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLITests.Run(
-      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    return try CLITests.run(URL(fileURLWithPath: binary), arguments, in: URL(fileURLWithPath: directory), environment: environment)
   }
 
   /// A copy of Rules/ and Lexicons/ in `folder` whose policy flags self_harm only at 0.99.
