@@ -11,9 +11,11 @@ let package = Package(
     .library(name: "DiscernEncoder", targets: ["DiscernEncoder"]),
     .library(name: "Discern", targets: ["Discern"]),
     .library(name: "DiscernAudit", targets: ["DiscernAudit"]),
+    .library(name: "DiscernServer", targets: ["DiscernServer"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
     // System libraries: found through pkg-config, installed by `make deps` (apt).
@@ -50,12 +52,22 @@ let package = Package(
     // report and the impact diff; what `discern audit`, the REPL and a service share.
     .target(name: "DiscernAudit", dependencies: ["Discern", "DiscernRules", "DiscernModel", "DiscernEncoder"]),
 
+    // `discern serve`: the HTTP routes over one loaded engine (Hummingbird 2), reusing the audit's
+    // decision records and fingerprints so a response and an audit record read the same.
+    .target(
+      name: "DiscernServer",
+      dependencies: [
+        "Discern", "DiscernAudit",
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ]),
+
     // The `discern` command.
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "Discern", "DiscernAudit", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
+        "Discern", "DiscernAudit", "DiscernServer", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
       ]),
 
     // Benchmarks print figures; they are never timed unit tests.
@@ -66,5 +78,11 @@ let package = Package(
     .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
     .testTarget(name: "DiscernAuditTests", dependencies: ["DiscernAudit", "Discern", "DiscernRules"]),
     .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
+    .testTarget(
+      name: "DiscernServerTests",
+      dependencies: [
+        "DiscernServer", "DiscernAudit", "Discern",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
   ]
 )

@@ -11,6 +11,26 @@ public enum DecisionJSON {
     json.decision(decision)
     return json.text
   }
+
+  /// One message's record in a `discern serve` response: `id` first, then the decision. `explain`
+  /// false gives the compact form, which drops what only explains a decision (each label's bias,
+  /// logit and contributions, and the rationale) and keeps what a platform acts on.
+  public static func record(id: String?, _ decision: Decision, explain: Bool) -> String {
+    var json = JSONText()
+    json += "{"
+    json.key("id")
+    if let id { json.string(id) } else { json += "null" }
+    json += ","
+    json.decision(decision, opened: true, explain: explain)
+    return json.text
+  }
+
+  /// `text` as a JSON string literal, escaped as every record escapes it.
+  public static func string(_ text: String) -> String {
+    var json = JSONText()
+    json.string(text)
+    return json.text
+  }
 }
 
 /// JSON written by hand as UTF-8 bytes: an audit writes a record per message, and Foundation's
@@ -80,7 +100,8 @@ struct JSONText {
 
   /// The `discern explain --json` object; `opened` when its opening brace is already written (an
   /// audit record puts its own members first).
-  mutating func decision(_ decision: Decision, opened: Bool = false) {
+  /// `explain` false leaves out each label's bias, logit and contributions and the rationale.
+  mutating func decision(_ decision: Decision, opened: Bool = false, explain: Bool = true) {
     if !opened { self += "{" }
     key("emoji")
     self += "["
@@ -102,20 +123,22 @@ struct JSONText {
       key(dynamic: label.label)
       self += "{"
       key("actions"); self += "{"; key("author"); strings(label.actions.author); self += ","; key("others"); strings(label.actions.others); self += "},"
-      key("bias"); number(label.bias); self += ","
-      key("contributions"); self += "["
-      for (j, c) in label.contributions.enumerated() {
-        if j > 0 { self += "," }
-        self += "{"
-        key("contribution"); number(c.contribution); self += ","
-        key("feature"); string(c.feature); self += ","
-        key("value"); number(c.value); self += ","
-        key("weight"); number(c.weight)
-        self += "}"
+      if explain {
+        key("bias"); number(label.bias); self += ","
+        key("contributions"); self += "["
+        for (j, c) in label.contributions.enumerated() {
+          if j > 0 { self += "," }
+          self += "{"
+          key("contribution"); number(c.contribution); self += ","
+          key("feature"); string(c.feature); self += ","
+          key("value"); number(c.value); self += ","
+          key("weight"); number(c.weight)
+          self += "}"
+        }
+        self += "],"
       }
-      self += "],"
       key("flagged"); self += label.flagged ? "true," : "false,"
-      key("logit"); number(label.logit); self += ","
+      if explain { key("logit"); number(label.logit); self += "," }
       key("probability"); number(label.probability); self += ","
       key("threshold"); number(label.threshold)
       self += "}"
@@ -138,7 +161,7 @@ struct JSONText {
       }
       self += "],"
     }
-    key("rationale"); string(decision.rationale); self += ","
+    if explain { key("rationale"); string(decision.rationale); self += "," }
     key("scope"); self += "{"
     key("action"); if let action = decision.scope.action { string(action) } else { self += "null" }; self += ","
     key("language"); string(decision.scope.language); self += ","
