@@ -4,7 +4,7 @@ import DiscernRules
 import Foundation
 
 @main
-struct Discern: AsyncParsableCommand {
+struct Discern: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "discern",
     abstract: "Tell serious self-harm intent apart from casual mentions, and show why.",

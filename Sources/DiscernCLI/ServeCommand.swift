@@ -6,7 +6,7 @@ import Foundation
 import Hummingbird
 
 /// `discern serve`: options plus wiring; the routes live in DiscernServer.
-struct ServeCommand: AsyncParsableCommand {
+struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve",
     abstract: "Serve decisions over HTTP: POST /v1/moderate, GET /healthz, /readyz, /v1/version.",
@@ -41,7 +41,20 @@ struct ServeCommand: AsyncParsableCommand {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535; got \(port).") }
   }
 
-  func run() async throws {
+  /// The root command stays synchronous (an async main moves the REPL off the main thread, where
+  /// its Ctrl-C handling lives), so the server runs in a task while this thread waits for it.
+  func run() throws {
+    let outcome = ServeOutcome()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+      do { try await serve() } catch { outcome.set(error) }
+      done.signal()
+    }
+    done.wait()
+    if let error = outcome.error { throw error }
+  }
+
+  func serve() async throws {
     let slot = EngineSlot()
     let limits = ServerLimits(bodyBytes: maxBodyBytes, batchMessages: maxBatch, messageBytes: maxMessageBytes)
     let app = Application(
@@ -69,4 +82,12 @@ struct ServeCommand: AsyncParsableCommand {
       encoder: engine.encoder?.fingerprint, lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
     return ModerationService(engine: engine, variant: variant, fingerprints: fingerprints)
   }
+}
+
+/// The server task's error, handed to the waiting thread.
+final class ServeOutcome: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: (any Error)?
+  var error: (any Error)? { lock.withLock { stored } }
+  func set(_ error: any Error) { lock.withLock { stored = error } }
 }
