@@ -174,21 +174,24 @@ extension Engine {
     let core = decideAsWritten(
       padded.core, variant: variant, encoderLogits: coreLogits, modelSpans: coreSpans, thresholds: thresholds, matcher: matcher, scope: scope)
     let scalars = Array(text.unicodeScalars)
-    let spans = core.spans.map { span in
-      let range = padded.originalRange(span.start..<span.end)
+    // A range of the core, and its text, on the message as written.
+    func asWritten(_ start: Int, _ end: Int) -> (range: Range<Int>, text: String) {
+      let range = padded.originalRange(start..<end)
       var view = String.UnicodeScalarView()
       view.append(contentsOf: scalars[range])
+      return (range, String(view))
+    }
+    let spans = core.spans.map { span in
+      let written = asWritten(span.start, span.end)
       return Span(
-        type: span.type, rule: span.rule, start: range.lowerBound, end: range.upperBound, text: String(view), source: span.source,
-        confidence: span.confidence)
+        type: span.type, rule: span.rule, start: written.range.lowerBound, end: written.range.upperBound, text: written.text,
+        source: span.source, confidence: span.confidence)
     }
     let urgency = Urgency(
       tier: core.urgency.tier, moderator: core.urgency.moderator, labels: core.urgency.labels,
       cues: core.urgency.cues.map { cue in
-        let range = padded.originalRange(cue.start..<cue.end)
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[range])
-        return UrgencyCue(rule: cue.rule, reason: cue.reason, start: range.lowerBound, end: range.upperBound, text: String(view))
+        let written = asWritten(cue.start, cue.end)
+        return UrgencyCue(rule: cue.rule, reason: cue.reason, start: written.range.lowerBound, end: written.range.upperBound, text: written.text)
       })
     let note = " Read without its padding: \(padded.removedCount) of \(scalars.count) characters (repeats, zero-width or extra whitespace) set aside."
     return Decision(

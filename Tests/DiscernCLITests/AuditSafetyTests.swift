@@ -376,7 +376,7 @@ import Testing
 
   @Test(
     .enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full"),
-    .enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+    .enabled(if: CLITests.hasEncoder, "needs 'make model'"))
   func explainToAFullDiskExitsOne() throws {
     let run = try Child(["explain", "--json", "hi"], stdout: FileHandle(forWritingAtPath: "/dev/full")).finish()
     #expect(run.status == 1)

@@ -3,6 +3,7 @@ import Testing
 
 /// End-to-end: the `discern` binary as a user runs it, asserting the exact text they see.
 @Suite struct CLITests {
+  static let hasEncoder = FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors")
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
@@ -172,7 +173,7 @@ import Testing
       """)
   }
 
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func embedPrintsAUnitEmbeddingPerMessage() throws {
     let run = try discern("embed", "--precision", "fp32", "kms 😂", "")
     #expect(run.status == 0, "\(run.stderr)")
@@ -188,7 +189,7 @@ import Testing
     }
   }
 
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func evalWithoutAModelSaysHowToTrainOne() throws {
     let run = try discern("eval", "--model", "Models/none", "--corpus", "Tests/Fixtures")
     #expect(run.status == 1)
@@ -197,7 +198,7 @@ import Testing
 
   /// Each fused ECE is printed beside the ECE a calibrated model would score on as many rows by
   /// chance; the text and `--json` carry the same figures.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func evalPrintsEachECEBesideWhatChanceGives() throws {
     let texts = [
       ("I have written my goodbye letters", 1), ("what a lovely sunny day", 0), ("I think I'm going to hurt myself tonight", 1),
@@ -225,7 +226,7 @@ import Testing
 
   /// The text view lists the terms that move the logit at two decimals and folds the rest into one
   /// line with their sum, so bias + the lines shown still add up to the logit.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func explainFoldsTermsTooSmallToPrint() throws {
     let message = "nobody would even notice if I was gone"
     let text = try discern("explain", "--no-color", message).stdout
@@ -242,7 +243,7 @@ import Testing
     #expect(!text.contains("+0.00\n") && !text.contains("-0.00\n"))
   }
 
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func explainJSONCarriesTheDocumentedFieldsAndExactContributions() throws {
     let run = try discern("explain", "--json", "Lost all my progress. Might as well just throw myself off a cliff 😂")
     #expect(run.status == 0, "\(run.stderr)")
@@ -262,7 +263,7 @@ import Testing
 
   /// Issue 7's file: valid rows, broken JSON, a 10 MB message, invalid UTF-8 and a missing text —
   /// exactly one output record per input line, in order, with the right errors.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func auditWritesOneRecordPerLineInOrderWithErrors() throws {
     var bytes = Data()
     func line(_ text: String) { bytes.append(Data((text + "\n").utf8)) }
@@ -290,7 +291,7 @@ import Testing
   }
 
   /// An audit cut off mid-record resumes from its output: no record redone, none duplicated.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func anInterruptedAuditResumesWithoutRedoingOrDuplicating() throws {
     let folder = try rulesFolder([:])
     let input = folder + "/in.jsonl", whole = folder + "/whole.jsonl", cut = folder + "/cut.jsonl"
@@ -343,7 +344,7 @@ import Testing
 
   /// CSV in, CSV out: a quoted field spanning lines is one record (numbered by its first line), a row
   /// with the wrong number of fields is an error row, and the other columns pass through.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func auditReadsAndWritesCSV() throws {
     let folder = try rulesFolder([:])
     let input = folder + "/queue.csv", output = folder + "/out.csv"
@@ -370,7 +371,7 @@ import Testing
 
   /// The report: counts, accuracy against the input's labels, rule hit frequencies and the shadow
   /// rules' section, in Markdown and in a self-contained HTML page with inline SVG charts.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func auditWritesAReportWithAccuracyRuleHitsAndShadowRules() throws {
     let folder = try rulesFolder([:])
     let input = folder + "/labelled.jsonl"
@@ -397,7 +398,7 @@ import Testing
   }
 
   /// Rules-only audits never run the encoder: no record has an encoder term.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func aRulesOnlyAuditHasNoEncoderTerms() throws {
     let folder = try rulesFolder([:])
     let input = folder + "/in.jsonl"
@@ -411,7 +412,7 @@ import Testing
   }
 
   /// Writing to /dev/null opens it in place; it stays a device.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func anAuditToDevNullLeavesTheDevice() throws {
     let folder = try rulesFolder([:])
     try #"{"text": "hello"}"#.write(toFile: folder + "/in.jsonl", atomically: true, encoding: .utf8)
@@ -455,7 +456,7 @@ import Testing
 
   /// An impact diff: unpinning one warning-sign rule (weight 2 → 0) flips a message it fires on, and
   /// the report names that rule with the probabilities before and after.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func anImpactDiffListsTheFlipsByTheRuleResponsible() throws {
     let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """
@@ -472,7 +473,7 @@ import Testing
 
   /// With labels in the input, each flip is a fix or a regression, counted; the HTML report carries
   /// the impact diff too.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors"), "needs 'make model'"))
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func anImpactDiffOnLabelledInputCountsFixesAndRegressions() throws {
     let work = try rulesWithTheGoodbyeNoteUnpinned()
     try """

@@ -21,7 +21,7 @@ extension CLITests {
 extension CLITests {
   /// Before, the view broke down the first flagged label (self_harm) under a rationale about the most
   /// probable one (harming_others). The engine makes the one choice now.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: CLITests.root.path + "/.models/all-MiniLM-L6-v2/model.safetensors")))
+  @Test(.enabled(if: CLITests.hasEncoder))
   func explainBreaksDownTheLabelItsRationaleExplains() throws {
     let run = try discern("explain", "--no-color", "I want to kill myself and I want to kill him too, I'll stab him tonight")
     #expect(run.status == 0, "\(run.stderr)")

@@ -5,7 +5,7 @@ import Testing
 /// order (flag, DISCERN_HOME, the install prefix, the checkout), from any working directory.
 @Suite struct ResourceSearchTests {
   static let root = CLITests.root.path
-  static let hasEncoder = FileManager.default.fileExists(atPath: root + "/.models/all-MiniLM-L6-v2/model.safetensors")
+  static let hasEncoder = CLITests.hasEncoder
 
   /// The debug binary the other CLI tests run.
   static var builtBinary: String {

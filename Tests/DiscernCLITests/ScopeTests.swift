@@ -5,7 +5,7 @@ import Testing
 /// explain, the audit's records, its report, and never left to read as "not flagged".
 @Suite struct ScopeTests {
   let cli = CLITests()
-  static let hasEncoder = FileManager.default.fileExists(atPath: CLITests.root.path + "/.models/all-MiniLM-L6-v2/model.safetensors")
+  static let hasEncoder = CLITests.hasEncoder
 
   @Test(.enabled(if: hasEncoder, "needs 'make model'"))
   func explainSaysAnotherLanguageIsOutOfScopeWithThePolicyAction() throws {

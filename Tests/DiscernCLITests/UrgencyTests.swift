@@ -6,7 +6,6 @@ import Testing
 /// the threshold (a pinned warning sign, or p ≈ 0.8); each test checks the flag it starts from, so a
 /// retrained model that decides otherwise fails with that said, not with a puzzling tier.
 extension CLITests {
-  static let hasEncoder = FileManager.default.fileExists(atPath: root.path + "/.models/all-MiniLM-L6-v2/model.safetensors")
   static let tonight = "I think I'm going to hurt myself tonight"
   static let wish = "I just want to die and nobody would even notice"
 

@@ -84,6 +84,14 @@ extension Policy {
   public struct Condition: Sendable, Equatable {
     public let flagged: [String]
     public let cues: [Cue]
+    /// The words for each cue rule, the first the policy gives: looked up for every decision.
+    let reasonByRule: [String: String]
+
+    init(flagged: [String], cues: [Cue]) {
+      self.flagged = flagged
+      self.cues = cues
+      reasonByRule = Dictionary(cues.map { ($0.rule, $0.reason) }, uniquingKeysWith: { first, _ in first })
+    }
   }
 
   /// A rule whose hit counts toward a tier, and the words a view says it with.
@@ -99,13 +107,12 @@ extension Policy {
   /// The tier of a decision whose `flagged` labels and rule `evidence` (stable rules only: a shadow
   /// rule never moves a decision) are given: the most urgent tier one of whose conditions holds.
   public func urgency(flagged: [String], evidence: [Evidence]) -> Urgency {
-    for tier in tiers.sorted(by: { $0.tier < $1.tier }) {
+    for tier in tiers {
       for condition in tier.when {
         let labels = flagged.filter(condition.flagged.contains)
         guard condition.flagged.isEmpty || !labels.isEmpty else { continue }
-        let reasons = Dictionary(condition.cues.map { ($0.rule, $0.reason) }, uniquingKeysWith: { first, _ in first })
         let cues = evidence.compactMap { hit in
-          reasons[hit.rule].map { UrgencyCue(rule: hit.rule, reason: $0, start: hit.start, end: hit.end, text: hit.text) }
+          condition.reasonByRule[hit.rule].map { UrgencyCue(rule: hit.rule, reason: $0, start: hit.start, end: hit.end, text: hit.text) }
         }
         guard condition.cues.isEmpty || !cues.isEmpty else { continue }
         return Urgency(tier: tier.tier, moderator: tier.moderator, labels: labels, cues: cues)
@@ -195,7 +202,8 @@ extension Policy {
     for tier in UrgencyTier.allCases where !tiers.contains(where: { $0.tier == tier }) && !diagnostics.hasErrors {
       diagnostics.error("the policy has no entry for tier '\(tier.rawValue)'", at: node.mark)
     }
-    return tiers
+    // Most urgent first, whatever the file's order: `urgency(flagged:evidence:)` takes the first that holds.
+    return tiers.sorted { $0.tier < $1.tier }
   }
 
   /// `{flagged: [label, …], cues: {rule: words, …}}`, at least one of the two.
