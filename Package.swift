@@ -16,6 +16,10 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // System libraries: found through pkg-config, installed by `make deps` (apt).
@@ -53,12 +57,18 @@ let package = Package(
     .target(name: "DiscernAudit", dependencies: ["Discern", "DiscernRules", "DiscernModel", "DiscernEncoder"]),
 
     // `discern serve`: the HTTP routes over one loaded engine (Hummingbird 2), reusing the audit's
-    // decision records and fingerprints so a response and an audit record read the same.
+    // decision records and fingerprints so a response and an audit record read the same; a bounded
+    // queue that batches requests for the encoder, reload, drain (service-lifecycle) and /metrics.
     .target(
       name: "DiscernServer",
       dependencies: [
-        "Discern", "DiscernAudit",
+        "Discern", "DiscernAudit", "DiscernEncoder",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
       ]),
 
     // The `discern` command.
@@ -83,6 +93,7 @@ let package = Package(
       dependencies: [
         "DiscernServer", "DiscernAudit", "Discern",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]),
   ]
 )

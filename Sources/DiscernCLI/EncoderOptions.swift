@@ -48,12 +48,16 @@ struct EncoderOptions: ParsableArguments {
   /// and exit status 1.
   func load(model: String? = nil) throws -> BertEncoder {
     do {
-      return try BertEncoder(
-        folder: folder, tuned: tunedFolder(model: model), precision: precision, threads: threads, gloss: try glossing())
+      return try make(model: model)
     } catch {
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
       throw ExitCode.failure
     }
+  }
+
+  /// The loaded encoder, or the reason as an error (a server's reload reports it and keeps serving).
+  func make(model: String? = nil) throws -> BertEncoder {
+    try BertEncoder(folder: folder, tuned: tunedFolder(model: model), precision: precision, threads: threads, gloss: try glossing())
   }
 
   /// The emoji gloss over `--lexicon` (identified by the lexicon file's bytes), or nil when the

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Discern
 import DiscernAudit
+import DiscernEncoder
+import DiscernModel
 import DiscernServer
 import Foundation
 import Hummingbird
@@ -9,14 +11,25 @@ import Hummingbird
 struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve",
-    abstract: "Serve decisions over HTTP: POST /v1/moderate, GET /healthz, /readyz, /v1/version.",
-    discussion: "The server listens at once; /readyz answers 503 until the engine has loaded, then 200.")
+    abstract: "Serve decisions over HTTP: POST /v1/moderate, GET /healthz, /readyz, /v1/version, /metrics.",
+    discussion: """
+      The server listens at once; /readyz answers 503 until the engine has loaded, then 200.
+      Reload rules, policy and model with SIGHUP or POST /admin/reload on the admin port (127.0.0.1 only); \
+      a broken edit keeps the last good set and says why. SIGTERM or SIGINT drains: no new connections, \
+      requests in flight are answered, then the server exits.
+      """)
 
   @Option(help: "The address to listen on.")
   var host = "127.0.0.1"
 
-  @Option(help: "The port to listen on.")
+  @Option(help: "The port to listen on (0: one the system chooses, printed at start).")
   var port = 8080
+
+  @Option(help: "The admin port (POST /admin/reload), bound to 127.0.0.1 only. Default: --port + 1 (0 when --port is 0).")
+  var adminPort: Int?
+
+  @Flag(help: "No admin listener (reload with SIGHUP only).")
+  var noAdmin = false
 
   @Flag(help: "Decide with the rules alone (the model's rules-only ablation): no encoder, much faster, less accurate.")
   var rulesOnly = false
@@ -30,15 +43,33 @@ struct ServeCommand: ParsableCommand {
   @Option(help: "The most UTF-8 bytes one message's text may have.")
   var maxMessageBytes = ServerLimits.defaults.messageBytes
 
+  @Option(help: "The most messages waiting to be decided; past it a request is answered 503 with Retry-After.")
+  var queueLimit = QueueSettings.defaults.capacity
+
+  @Option(help: "The most messages the encoder reads in one batch (concurrent requests share batches).")
+  var batchMessages = QueueSettings.defaults.batchMessages
+
+  @Option(help: "Milliseconds a batch waits for more requests before it runs (0: it takes what arrived while the last one ran).")
+  var batchWaitMs = 0.0
+
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
   @OptionGroup var engineOptions: EngineOptions
 
   func validate() throws {
-    for (name, value) in [("--max-body-bytes", maxBodyBytes), ("--max-batch", maxBatch), ("--max-message-bytes", maxMessageBytes)] where value < 1 {
+    for (name, value) in [
+      ("--max-body-bytes", maxBodyBytes), ("--max-batch", maxBatch), ("--max-message-bytes", maxMessageBytes), ("--queue-limit", queueLimit),
+      ("--batch-messages", batchMessages),
+    ] where value < 1 {
       throw ValidationError("\(name) must be at least 1; got \(value).")
     }
-    guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535; got \(port).") }
+    for (name, value) in [("--port", port), ("--admin-port", adminPort ?? 0)] where !(0...65535).contains(value) {
+      throw ValidationError("\(name) must be between 0 and 65535; got \(value).")
+    }
+    guard queueLimit >= maxBatch else {
+      throw ValidationError("--queue-limit (\(queueLimit)) must be at least --max-batch (\(maxBatch)), or a full batch request could never be admitted.")
+    }
+    guard (0...1000).contains(batchWaitMs) else { throw ValidationError("--batch-wait-ms must be between 0 and 1000; got \(batchWaitMs).") }
   }
 
   /// The root command stays synchronous (an async main moves the REPL off the main thread, where
@@ -55,30 +86,34 @@ struct ServeCommand: ParsableCommand {
   }
 
   func serve() async throws {
-    let slot = EngineSlot()
-    let limits = ServerLimits(bodyBytes: maxBodyBytes, batchMessages: maxBatch, messageBytes: maxMessageBytes)
-    let app = Application(
-      router: ServerRoutes.router(slot: slot, limits: limits, version: discernVersion),
-      configuration: .init(address: .hostname(host, port: port)))
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await app.runService() }
-      group.addTask {
-        let service = try loadService()
-        await slot.load(service)
-        progressLine("ready: \(host):\(port) (\(service.variant.rawValue))")
-      }
-      // A failed load ends the server: it would never become ready.
-      try await group.next()
-      try await group.next()
-    }
+    let configuration = ServeConfiguration(
+      host: host, port: port, adminPort: noAdmin ? nil : (adminPort ?? (port == 0 ? 0 : port + 1)),
+      limits: ServerLimits(bodyBytes: maxBodyBytes, batchMessages: maxBatch, messageBytes: maxMessageBytes),
+      queue: QueueSettings(capacity: queueLimit, batchMessages: batchMessages, batchWait: .microseconds(Int64(batchWaitMs * 1000))),
+      version: discernVersion)
+    let server = ModerationServer(configuration: configuration, loader: { try loadService(current: $0) }) { progressLine($0.line) }
+    try await server.run()
   }
 
-  func loadService() throws -> ModerationService {
+  /// Reads rules, policy and model as they are on disk now. A reload keeps the serving encoder when
+  /// the model was trained on it (its weights are most of the load); a model trained on another
+  /// encoder loads that one.
+  func loadService(current: ModerationService?) throws -> ModerationService {
     let variant: Engine.Variant = rulesOnly ? .rulesOnly : .fused
-    let encoder = rulesOnly ? nil : try encoderOptions.load(model: engineOptions.model)
-    let engine = try engineOptions.load(rules: rulesOptions.rules, encoder: encoder, threads: encoderOptions.threads)
+    let model = try engineOptions.model
+    var encoder: BertEncoder? = nil
+    if !rulesOnly {
+      if let loaded = current?.engine.encoder, (try? FusionModel.load(folder: model))?.encoder.fingerprint == loaded.fingerprint {
+        encoder = loaded
+      } else {
+        encoder = try encoderOptions.make(model: model)
+      }
+    }
+    // The engine's own error, not the CLI's exit: a reload answers it (diagnostics with file:line:col).
+    let engine = try Engine(rules: rulesOptions.rules, policy: engineOptions.policy, encoder: encoder, model: model, threads: encoderOptions.threads)
+    for warning in engine.warnings { progressLine("warning: \(warning)") }
     let fingerprints = try EngineFingerprints(
-      rules: rulesOptions.rules, policy: engineOptions.policy, model: engineOptions.model, variant: variant,
+      rules: rulesOptions.rules, policy: engineOptions.policy, model: model, variant: variant,
       encoder: engine.encoder?.fingerprint, lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
     return ModerationService(engine: engine, variant: variant, fingerprints: fingerprints)
   }

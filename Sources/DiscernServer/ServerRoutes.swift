@@ -1,3 +1,4 @@
+import Discern
 import Foundation
 import Hummingbird
 
@@ -5,19 +6,29 @@ import Hummingbird
 public enum ServerRoutes {
   /// Every route and the methods it answers; any other method on these paths is a 405.
   static let routes: [(path: String, methods: [HTTPRequest.Method])] = [
-    ("/healthz", [.get]), ("/readyz", [.get]), ("/v1/version", [.get]), ("/v1/moderate", [.post]),
+    ("/healthz", [.get]), ("/readyz", [.get]), ("/v1/version", [.get]), ("/v1/moderate", [.post]), ("/metrics", [.get]),
   ]
+  /// The admin listener's routes (bound to localhost only).
+  static let adminRoutes: [(path: String, methods: [HTTPRequest.Method])] = [("/admin/reload", [.post])]
 
-  public static func router(slot: EngineSlot, limits: ServerLimits, version: String) -> Router<BasicRequestContext> {
+  public static func router(
+    slot: EngineSlot, queue: DecisionQueue, limits: ServerLimits, version: String, metrics: ServerMetrics
+  ) -> Router<BasicRequestContext> {
     let router = Router()
+    router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
     router.get("/healthz") { _, _ in json(.ok, "{\"status\":\"up\"}") }
     router.get("/readyz") { _, _ in
-      guard let service = await slot.service else { return json(.serviceUnavailable, "{\"status\":\"loading\"}") }
+      guard let service = slot.service else { return json(.serviceUnavailable, "{\"status\":\"loading\"}") }
       return json(.ok, "{\"engine\":\(service.engineJSON),\"status\":\"ready\"}")
     }
     router.get("/v1/version") { _, _ in
-      let engine = await slot.service?.engineJSON ?? "null"
+      let engine = slot.service?.engineJSON ?? "null"
       return json(.ok, "{\"engine\":\(engine),\"version\":\(ServerJSON.string(version))}")
+    }
+    router.get("/metrics") { _, _ in
+      Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
     router.post("/v1/moderate") { request, _ in
       let body: ByteBuffer
@@ -32,11 +43,50 @@ public enum ServerRoutes {
       } catch let error as RequestError {
         return refusal(error)
       }
-      guard let service = await slot.service else {
+      guard let service = slot.service else {
         return json(.serviceUnavailable, "{\"error\":{\"code\":\"loading\",\"message\":\"The engine is still loading; retry when /readyz says ready.\"}}")
       }
-      return json(.ok, service.moderate(parsed))
+      let decisions: [Decision]
+      do {
+        decisions = try await queue.decide(parsed.messages.map(\.text), with: service)
+      } catch let full as QueueFull {
+        var response = json(
+          .serviceUnavailable,
+          "{\"error\":{\"code\":\"overloaded\",\"message\":\(ServerJSON.string("The decision queue is full (\(full.depth) messages waiting, --queue-limit \(queue.settings.capacity)); retry after \(full.retryAfter) s."))}}")
+        response.headers[.retryAfter] = String(full.retryAfter)
+        return response
+      }
+      metrics.messages.increment(by: decisions.count)
+      for decision in decisions {
+        for label in decision.labels where label.flagged { metrics.flagged(label: label.label) }
+        for event in decision.limits { metrics.limitEvent(rule: event.rule) }
+      }
+      return json(.ok, service.response(parsed, decisions: decisions))
     }
+    refuseOtherMethods(on: router, routes: routes)
+    return router
+  }
+
+  /// `POST /admin/reload`: reads rules, policy and model again and swaps them in, or keeps the last
+  /// good set and answers 422 with the reason (each diagnostic with file:line:col, line and caret).
+  public static func adminRouter(slot: EngineSlot, metrics: ServerMetrics) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
+    router.post("/admin/reload") { _, _ in
+      switch await slot.reload() {
+      case .loaded(let previous, let current):
+        return json(.ok, "{\"engine\":\(current.engineJSON),\"previous\":\(previous?.engineJSON ?? "null"),\"status\":\"reloaded\"}")
+      case .kept(let current, let reason):
+        return json(
+          .unprocessableContent,
+          "{\"engine\":\(current?.engineJSON ?? "null"),\"error\":{\"code\":\"reload_failed\",\"message\":\(ServerJSON.string(reason))},\"status\":\"kept_last_good\"}")
+      }
+    }
+    refuseOtherMethods(on: router, routes: adminRoutes)
+    return router
+  }
+
+  static func refuseOtherMethods(on router: Router<BasicRequestContext>, routes: [(path: String, methods: [HTTPRequest.Method])]) {
     let all: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options]
     for route in routes {
       let allow = route.methods.map(\.rawValue).joined(separator: ", ")
@@ -50,7 +100,6 @@ public enum ServerRoutes {
         }
       }
     }
-    return router
   }
 
   static func refusal(_ error: RequestError) -> Response {
@@ -61,5 +110,24 @@ public enum ServerRoutes {
     Response(
       status: status, headers: [.contentType: "application/json; charset=utf-8"],
       body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n")))
+  }
+}
+
+/// Counts and times every request by the route it matched (`unmatched` for a 404).
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+  let metrics: ServerMetrics
+
+  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    let started = DispatchTime.now().uptimeNanoseconds
+    let seconds = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+    do {
+      let response = try await next(request, context)
+      metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code, seconds: seconds())
+      return response
+    } catch {
+      let status = (error as? any HTTPResponseError)?.status.code ?? 500
+      metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, seconds: seconds())
+      throw error
+    }
   }
 }

@@ -22,9 +22,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
   static let small = ServerLimits(bodyBytes: 400, batchMessages: 3, messageBytes: 40)
 
-  func app(loaded: Bool = true, limits: ServerLimits = small) throws -> some ApplicationProtocol {
+  /// One queue for the suite: its thread decides with whichever engine a request brings.
+  static let queue = DecisionQueue()
+
+  func app(loaded: Bool = true, limits: ServerLimits = small, metrics: ServerMetrics = ServerMetrics()) throws -> some ApplicationProtocol {
     let slot = EngineSlot(loaded ? try #require(Self.service as ModerationService?) : nil)
-    return Application(router: ServerRoutes.router(slot: slot, limits: limits, version: "discern test"))
+    return Application(router: ServerRoutes.router(slot: slot, queue: Self.queue, limits: limits, version: "discern test", metrics: metrics))
   }
 
   func object(_ buffer: ByteBuffer) throws -> [String: Any] {
