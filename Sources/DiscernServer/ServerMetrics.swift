@@ -20,6 +20,7 @@ public final class ServerMetrics: Sendable {
   static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
 
   let queueDepth: CoreMetrics.Gauge
+  let inFlight: CoreMetrics.Meter
   let batchSize: CoreMetrics.Recorder
   let messages: CoreMetrics.Counter
   let overloads: CoreMetrics.Counter
@@ -35,6 +36,7 @@ public final class ServerMetrics: Sendable {
     factory.defaultValueHistogramBuckets = Self.batchBuckets
     self.factory = factory
     queueDepth = CoreMetrics.Gauge(label: "discern_queue_depth", factory: factory)
+    inFlight = CoreMetrics.Meter(label: "discern_http_requests_in_flight", factory: factory)
     batchSize = CoreMetrics.Recorder(label: "discern_encoder_batch_messages", aggregate: true, factory: factory)
     messages = CoreMetrics.Counter(label: "discern_messages_total", factory: factory)
     overloads = CoreMetrics.Counter(label: "discern_overload_rejections_total", factory: factory)

@@ -120,6 +120,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
     let started = DispatchTime.now().uptimeNanoseconds
     let seconds = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+    metrics.inFlight.increment()
+    defer { metrics.inFlight.decrement() }
     do {
       let response = try await next(request, context)
       metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code, seconds: seconds())
