@@ -3,19 +3,28 @@ import DiscernRules
 import Foundation
 
 /// What decided an audit's records, as every JSONL record carries it: a fingerprint of the rules
-/// (the rule packs and the policy) and one of the model (its files, the variant, and for the fused
-/// variant the encoder and the gloss lexicon). A resumed audit must decide as the interrupted one did.
+/// (the rule packs and the policy), one of the model (its files, the variant, and for the fused
+/// variant the encoder and the gloss lexicon), and the encoder's own fingerprint (nil for
+/// rules-only), named apart so a reviewer sees which encoder read the message. A resumed audit must
+/// decide as the interrupted one did.
 public struct EngineFingerprints: Equatable, Sendable {
   public let rules: String
   public let model: String
-  /// `"model":"…","rules":"…"`, written into every record.
+  public let encoder: String?
+  /// `"encoder":"…","model":"…","rules":"…"`, written into every record; no `encoder` for rules-only
+  /// (every fingerprint stays a string, as readers of older records expect).
   let members: String
 
-  init(rules: String, model: String) {
+  init(rules: String, model: String, encoder: String?) {
     self.rules = rules
     self.model = model
-    members = "\"model\":\"\(model)\",\"rules\":\"\(rules)\""
+    self.encoder = encoder
+    members = (encoder.map { "\"encoder\":\"\($0)\"," } ?? "") + "\"model\":\"\(model)\",\"rules\":\"\(rules)\""
   }
+
+  /// The same engine: the model's fingerprint already covers the encoder, so records written before
+  /// the encoder was named apart still resume.
+  public static func == (a: EngineFingerprints, b: EngineFingerprints) -> Bool { a.rules == b.rules && a.model == b.model }
 
   public init(
     rules folder: String, policy: String, model: String, variant: Engine.Variant, encoder: String?, lexicon: String?,
@@ -43,7 +52,7 @@ public struct EngineFingerprints: Equatable, Sendable {
       hash.mix(encoder ?? "")
       if let lexicon { hash.mix(contents(lexicon)) }
     }
-    self.init(rules: Fingerprint.text(rules.value), model: Fingerprint.text(hash.value))
+    self.init(rules: Fingerprint.text(rules.value), model: Fingerprint.text(hash.value), encoder: variant == .fused ? encoder : nil)
   }
 }
 
@@ -148,7 +157,7 @@ struct SavedRecords {
     if let member = object.member("fingerprints"), let prints = try? JSONObjectLine(Array(object.bytes[member.value])) {
       let value = { (key: String) in prints.member(key).flatMap(prints.string) }
       record.input = value("input")
-      if let rules = value("rules"), let model = value("model") { record.engine = EngineFingerprints(rules: rules, model: model) }
+      if let rules = value("rules"), let model = value("model") { record.engine = EngineFingerprints(rules: rules, model: model, encoder: value("encoder")) }
     }
     return record
   }

@@ -22,7 +22,7 @@ public struct ModerationService: Sendable {
 
   /// `{"encoder": …, "model": …, "rules": …, "variant": …}`; `encoder` is null for rules-only.
   public var engineJSON: String {
-    let encoder = variant == .fused ? engine.encoder.map { ServerJSON.string($0.fingerprint) } ?? "null" : "null"
+    let encoder = fingerprints.encoder.map(ServerJSON.string) ?? "null"
     return "{\"encoder\":\(encoder),\"model\":\(ServerJSON.string(fingerprints.model)),\"rules\":\(ServerJSON.string(fingerprints.rules)),\"variant\":\(ServerJSON.string(variant.rawValue))}"
   }
 

@@ -288,6 +288,10 @@ import Testing
     #expect((records[0]["metadata"] as? [String: String]) == ["queue": "q1"])
     let selfHarm = { (record: [String: Any]) in ((record["labels"] as? [String: [String: Any]])?["self_harm"]?["flagged"] as? Bool) }
     #expect(selfHarm(records[0]) == false && selfHarm(records[5]) == true)
+    // The audit trail names the encoder that read each message beside the rules and model hashes.
+    let prints = try #require(records[0]["fingerprints"] as? [String: String])
+    #expect(Set(prints.keys) == ["input", "encoder", "model", "rules"])
+    #expect(prints["encoder"]?.hasPrefix("fnv1a64:") == true)
   }
 
   /// An audit cut off mid-record resumes from its output: no record redone, none duplicated.
