@@ -40,6 +40,8 @@ public final class DecisionQueue: Service, @unchecked Sendable {
     let service: ModerationService
     let texts: [String]
     let reply: CheckedContinuation<[Decision], any Error>
+    /// When it was admitted (uptime nanoseconds).
+    let admitted: UInt64
   }
 
   public let settings: QueueSettings
@@ -86,7 +88,7 @@ public final class DecisionQueue: Service, @unchecked Sendable {
         reply.resume(throwing: refusal)
         return
       }
-      jobs.append(Job(service: service, texts: texts, reply: reply))
+      jobs.append(Job(service: service, texts: texts, reply: reply, admitted: DispatchTime.now().uptimeNanoseconds))
       depth += texts.count
       metrics?.queueDepth.record(depth)
       condition.signal()
@@ -119,9 +121,12 @@ public final class DecisionQueue: Service, @unchecked Sendable {
   private func work() {
     while let batch = nextBatch() {
       let started = DispatchTime.now().uptimeNanoseconds
+      for job in batch { metrics?.queueWait.recordNanoseconds(Int64(started - job.admitted)) }
       let texts = batch.flatMap(\.texts)
       let decisions = decide(batch[0].service, texts)
-      let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+      let elapsed = DispatchTime.now().uptimeNanoseconds - started
+      metrics?.decideTime.recordNanoseconds(Int64(elapsed))
+      let seconds = Double(elapsed) / 1e9
       condition.withLock {
         let current = Double(texts.count) / max(seconds, 1e-6)
         rate = rate == 0 ? current : 0.8 * rate + 0.2 * current

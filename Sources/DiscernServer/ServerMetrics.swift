@@ -22,6 +22,10 @@ public final class ServerMetrics: Sendable {
   let queueDepth: CoreMetrics.Gauge
   let inFlight: CoreMetrics.Meter
   let batchSize: CoreMetrics.Recorder
+  /// How long one batch takes to decide (encoder, rules, fusion), and how long a request waits in the
+  /// queue before its batch starts: with the request latency, where a slow request's time went.
+  let decideTime: CoreMetrics.Timer
+  let queueWait: CoreMetrics.Timer
   let messages: CoreMetrics.Counter
   let overloads: CoreMetrics.Counter
   /// Counters and timers made on first use, by name and dimensions (routes, labels and rules are
@@ -39,6 +43,8 @@ public final class ServerMetrics: Sendable {
     inFlight = CoreMetrics.Meter(label: "discern_http_requests_in_flight", factory: factory)
     batchSize = CoreMetrics.Recorder(label: "discern_encoder_batch_messages", aggregate: true, factory: factory)
     messages = CoreMetrics.Counter(label: "discern_messages_total", factory: factory)
+    decideTime = CoreMetrics.Timer(label: "discern_batch_decide_seconds", factory: factory)
+    queueWait = CoreMetrics.Timer(label: "discern_queue_wait_seconds", factory: factory)
     overloads = CoreMetrics.Counter(label: "discern_overload_rejections_total", factory: factory)
   }
 
