@@ -97,12 +97,16 @@ $(BENCH_VENV)/.installed: Benchmarks/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r Benchmarks/requirements.txt
 	touch $@
 
-# Discern fp32/int8 against ONNX Runtime fp32/int8 and sentence-transformers, in one run: latency at
-# 32 and 128 tokens (1 and 2 threads) and batch-32 throughput, with ratios; then the int8 encoder's
-# cosine to fp32 over every corpus test split.
+# Discern fp32/int8 against ONNX Runtime fp32/int8 and sentence-transformers on the base, and ONNX
+# Runtime on the exported student (checked against the debug binary's fp32 student first), in one
+# run: latency at 32 and 128 tokens (1 and 2 threads) and batch-32 throughput, with ratios, and
+# Discern fp32 on OpenBLAS's Prescott kernels beside its chosen ones; then the int8 encoder's cosine
+# to fp32 over every corpus test split.
 bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --product discern-bench
-	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench
+	$(SWIFT) build --product discern
+	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench \
+	  --discern $(BIN) --blas-cores Prescott
 	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached

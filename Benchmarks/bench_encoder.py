@@ -2,14 +2,20 @@
 """Discern's encoder against its peers, in one run on this machine.
 
 Peers: sentence-transformers (PyTorch) and ONNX Runtime fp32 and int8 (dynamic quantization, per
-output channel, QInt8 weights: ORT's standard recipe). All compute the same thing: token ids in,
-mean-pooled L2-normalised embedding out. Tokenization is left out of every timing.
+output channel, QInt8 weights: ORT's standard recipe), on the 6-layer base; and ONNX Runtime fp32 and
+int8 on the shipped distilled student (same layers and heads; Benchmarks/export_onnx.py exports it and
+checks it against Discern's fp32 student first). All compute the same thing: token ids in, mean-pooled
+L2-normalised embedding out. Tokenization is left out of every timing.
 
 For 32 and 128 tokens, batch 1, 1 and 2 threads: the median latency per message. For batch 32 of
 32-token messages: messages per second. Then each Discern figure as a ratio to each peer.
 
     python Benchmarks/bench_encoder.py --encoder .models/all-MiniLM-L6-v2 \
-        --bench .build/release/discern-bench [--runs 100] [--work .models/onnx]
+        --bench .build/release/discern-bench --discern .build/debug/discern [--runs 100] [--work .models/onnx] \
+        [--blas-cores Prescott]
+
+`--blas-cores` adds a Discern fp32 row per OpenBLAS core type named (OPENBLAS_CORETYPE set for that
+process), e.g. the Prescott (SSE3) kernels an OpenBLAS too old for its CPU falls back to.
 """
 
 import argparse
@@ -21,6 +27,8 @@ import sys
 import time
 
 import numpy as np
+
+import export_onnx
 
 
 def hello_ids(encoder_dir, tokens, batch):
@@ -39,40 +47,6 @@ def median_ms(call, runs, warmup=5):
         call()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
-
-
-def export_onnx(encoder_dir, work):
-    """fp32 graph exported from the PyTorch model with pooling and normalisation inside; int8 by
-    onnxruntime.quantization.quantize_dynamic. Cached in `work`."""
-    fp32, int8 = os.path.join(work, "model.onnx"), os.path.join(work, "model-int8.onnx")
-    if os.path.exists(fp32) and os.path.exists(int8):
-        return fp32, int8
-    import torch
-    from transformers import AutoModel
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    os.makedirs(work, exist_ok=True)
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, bert):
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
-
-    model = Pooled(AutoModel.from_pretrained(encoder_dir)).eval()
-    ids = torch.ones(1, 8, dtype=torch.long)
-    torch.onnx.export(
-        model, (ids, ids, torch.zeros_like(ids)), fp32, opset_version=17,
-        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
-        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ["input_ids", "attention_mask", "token_type_ids"]},
-    )
-    quantize_dynamic(fp32, int8, per_channel=True, weight_type=QuantType.QInt8)
-    return fp32, int8
 
 
 def ort_runner(path, threads):
@@ -111,42 +85,74 @@ def torch_runner(encoder_dir, threads):
     return make
 
 
-def discern(bench, encoder_dir, precision, threads, tokens, batch, runs, tuned=None):
+def discern(bench, encoder_dir, precision, threads, tokens, batch, runs, tuned=None, blas_core=None):
     command = [bench, "encoder", "--encoder", encoder_dir, "--precision", precision, "--threads", str(threads),
                "--tokens", str(tokens), "--batch", str(batch), "--runs", str(runs)] + (["--tuned", tuned] if tuned else [])
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    environment = dict(os.environ, OPENBLAS_CORETYPE=blas_core) if blas_core else None
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True, env=environment).stdout)
+
+
+def machine_header(bench, encoder_dir):
+    """The CPU, the flags that decide which kernels run, OpenBLAS's core type, ORT's version."""
+    import onnxruntime
+
+    model, flags = "unknown CPU", set()
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            if key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8"]
+    core = discern(bench, encoder_dir, "fp32", 1, 8, 1, 1)["blas_core"]
+    return (f"CPU: {model}, {os.cpu_count()} cores; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ' '.join(wanted)}\n"
+            f"OpenBLAS core type: {core}{' (OPENBLAS_CORETYPE set by the user)' if os.environ.get('OPENBLAS_CORETYPE') else ''}; "
+            f"ONNX Runtime {onnxruntime.__version__}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--encoder", default=".models/all-MiniLM-L6-v2")
     parser.add_argument("--bench", default=".build/release/discern-bench")
+    parser.add_argument("--discern", default=".build/debug/discern",
+                        help="the discern binary the exported student is checked against")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--work", default=".models/onnx")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--tuned", default="Models/default/encoder",
                         help="the distilled student's folder (measured beside the base); '' to skip")
+    parser.add_argument("--blas-cores", default="", help="comma-separated OpenBLAS core types for extra Discern fp32 rows")
     args = parser.parse_args()
     student = args.tuned if args.tuned and os.path.exists(os.path.join(args.tuned, "config.json")) else None
+    cores = [core for core in args.blas_cores.split(",") if core]
 
-    fp32_path, int8_path = export_onnx(args.encoder, args.work)
-    ours = ["Discern fp32", "Discern int8"] + (["Discern student fp32", "Discern student int8"] if student else [])
-    engines = ours + ["ONNX Runtime fp32", "ONNX Runtime int8", "sentence-transformers"]
+    base_fp32, base_int8 = export_onnx.export(args.encoder, args.work)
+    peers = [("ONNX Runtime fp32", base_fp32), ("ONNX Runtime int8", base_int8)]
+    # Discern rows: (name, precision, tuned folder, OpenBLAS core type or None).
+    ours = [("Discern fp32", "fp32", None, None), ("Discern int8", "int8", None, None)]
+    ours += [(f"Discern fp32, OpenBLAS {core}", "fp32", None, core) for core in cores]
+    if student:
+        fp32, int8 = export_onnx.export_and_check(args.encoder, args.work, student, args.discern)
+        ours += [("Discern student fp32", "fp32", student, None), ("Discern student int8", "int8", student, None)]
+        peers += [("ONNX Runtime student fp32", fp32), ("ONNX Runtime student int8", int8)]
+    ours_names = [name for name, *_ in ours]
+    engines = ours_names + [name for name, _ in peers] + ["sentence-transformers"]
     columns = [("32 tok, 1 thr", 32, 1, 1), ("32 tok, 2 thr", 32, 2, 1), ("128 tok, 1 thr", 128, 1, 1),
                ("128 tok, 2 thr", 128, 2, 1), ("batch 32, 1 thr", 32, 1, 32), ("batch 32, 2 thr", 32, 2, 32)]
     figures = {engine: {} for engine in engines}
     memory, load = {}, {}
+    header = machine_header(args.bench, args.encoder)
     for title, tokens, threads, batch in columns:
         runs = args.runs if batch == 1 else max(10, args.runs // 10)
         ids = hello_ids(args.encoder, tokens, batch)
         # Engines run back to back for each column, so drift on this shared machine hits all alike.
-        for precision in ["fp32", "int8"]:
-            for name, tuned in [(f"Discern {precision}", None)] + ([(f"Discern student {precision}", student)] if student else []):
-                result = discern(args.bench, args.encoder, precision, threads, tokens, batch, runs, tuned)
-                figures[name][title] = result["median_ms"]
-                memory[name] = max(memory.get(name, 0), result["peak_rss_mb"])
-                load[name] = max(load.get(name, 0), result["load_seconds"])
-        for name, path in [("ONNX Runtime fp32", fp32_path), ("ONNX Runtime int8", int8_path)]:
+        for name, precision, tuned, core in ours:
+            result = discern(args.bench, args.encoder, precision, threads, tokens, batch, runs, tuned, core)
+            figures[name][title] = result["median_ms"]
+            memory[name] = max(memory.get(name, 0), result["peak_rss_mb"])
+            load[name] = max(load.get(name, 0), result["load_seconds"])
+        for name, path in peers:
             figures[name][title] = median_ms(ort_runner(path, threads)(ids), runs)
         figures["sentence-transformers"][title] = median_ms(torch_runner(args.encoder, threads)(ids), runs)
         print(f"measured {title}", file=sys.stderr)
@@ -155,22 +161,29 @@ def main():
         ms = figures[engine][title]
         return f"{batch * 1000 / ms:,.0f} msg/s" if batch > 1 else f"{ms:.2f} ms"
 
+    def ratio_cells(mine, peer):
+        cells = []
+        for title, _, _, batch in columns:
+            ratio = figures[mine][title] / figures[peer][title]
+            cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
+        return " | ".join(cells)
+
+    print(header)
+    print()
     print("| engine | " + " | ".join(title for title, *_ in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for engine in engines:
         print(f"| {engine} | " + " | ".join(cell(engine, title, batch) for title, _, _, batch in columns) + " |")
     print()
-    print("Latency ratios (Discern ÷ peer; below 1 is faster), and throughput ratios (Discern ÷ peer; above 1 is faster):")
+    print("Latency ratios (Discern ÷ peer; below 1 is faster), and throughput ratios (Discern ÷ peer; above 1 is faster),")
+    print("each Discern row against the peers running the same model:")
     print()
     print("| Discern vs peer | " + " | ".join(title for title, *_ in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
-    for mine in ours:
-        for peer in engines[len(ours):]:
-            cells = []
-            for title, _, _, batch in columns:
-                ratio = figures[mine][title] / figures[peer][title]
-                cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
-            print(f"| {mine} vs {peer} | " + " | ".join(cells) + " |")
+    for mine, _, tuned, _ in ours:
+        same_model = [name for name, _ in peers if ("student" in name) == bool(tuned)]
+        for peer in same_model + ([] if tuned else ["sentence-transformers"]):
+            print(f"| {mine} vs {peer} | " + ratio_cells(mine, peer) + " |")
     print()
     if student:
         print(f"The distilled student ({student}) against the 6-layer base, both in Discern "
@@ -179,17 +192,13 @@ def main():
         print("| student vs base | " + " | ".join(title for title, *_ in columns) + " |")
         print("|---" * (len(columns) + 1) + "|")
         for precision in ["fp32", "int8"]:
-            cells = []
-            for title, _, _, batch in columns:
-                ratio = figures[f"Discern student {precision}"][title] / figures[f"Discern {precision}"][title]
-                cells.append(f"{1 / ratio:.2f}×" if batch > 1 else f"{ratio:.2f}×")
-            print(f"| {precision} | " + " | ".join(cells) + " |")
+            print(f"| {precision} | " + ratio_cells(f"Discern student {precision}", f"Discern {precision}") + " |")
         print()
     print("Peak resident memory of the Discern process: " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()))
     print("Slowest model load: " + ", ".join(f"{k} {v:.2f} s" for k, v in load.items()))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"latency_ms": figures, "peak_rss_mb": memory, "load_seconds": load}, out, indent=2)
+            json.dump({"machine": header, "latency_ms": figures, "peak_rss_mb": memory, "load_seconds": load}, out, indent=2)
 
 
 if __name__ == "__main__":

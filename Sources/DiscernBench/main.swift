@@ -10,8 +10,8 @@ import Foundation
 ///         the compiled patterns as JSON, for peers that run the same patterns
 ///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--tokens 32] [--runs 50] [--threads 1]
 ///                           [--precision fp32|int8] [--batch 1] [--read yes]
-///         median latency of a batch of messages of exactly N tokens, throughput and peak memory,
-///         as one JSON line
+///         median latency of a batch of messages of exactly N tokens, throughput, peak memory and the
+///         OpenBLAS core type, as one JSON line
 ///     discern-bench startup --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--runs 5]
 ///         what the encoder's fingerprint (every byte of the weights and vocabulary) costs at start-up:
 ///         median load time, median fingerprint time over the same files, and their ratio, as one JSON line
@@ -111,7 +111,7 @@ enum Bench {
       "tokens": tokens, "runs": runs, "threads": threads, "median_ms": times[times.count / 2],
       "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue, "batch": batch,
       "messages_per_second": Double(batch) / (times[times.count / 2] / 1000), "peak_rss_mb": peakResidentMegabytes(),
-      "layers": encoder.config.layers,
+      "layers": encoder.config.layers, "blas_core": BlasCore.current?.name ?? "none",
     ]
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

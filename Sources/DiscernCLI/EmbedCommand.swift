@@ -19,6 +19,9 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: "A label-heads file (safetensors); prints one logit per label instead of the embedding.")
   var heads: String?
 
+  @Flag(help: "First print, on standard error, what runs the encoder: layers, precision, threads and OpenBLAS's kernels.")
+  var verbose = false
+
   func validate() throws {
     if messages.isEmpty && file == nil { throw ValidationError("Give a message to embed, or --file PATH.") }
     if encoderOptions.threads < 1 { throw ValidationError("--threads must be at least 1.") }
@@ -35,6 +38,7 @@ struct EmbedCommand: ParsableCommand {
     var texts = messages
     if let file { texts += try MessageLines.read(file) }
     let encoder = try encoderOptions.load()
+    if verbose { progressLine(encoder.runtimeSummary) }
     let labelHeads: LabelHeads?
     do {
       labelHeads = try heads.map { try LabelHeads(path: $0) }

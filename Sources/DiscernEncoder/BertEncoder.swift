@@ -144,7 +144,8 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
 
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
 /// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
-/// float32 through OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`) or in int8 through Discern's AVX2 kernel (`precision`);
+/// float32 through Discern's packed-weight kernel (`dk_sgemm_packed`) or in int8 through its int8 kernel (`precision`); attention's
+/// small products run on OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`);
 /// attention, LayerNorm and GELU stay in float32.
 ///
 /// A batch is packed, not padded: the tokens of all messages stand in one matrix for the dense

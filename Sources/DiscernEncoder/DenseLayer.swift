@@ -16,8 +16,9 @@ struct DenseLayer: @unchecked Sendable {
   private let weights: Weights
 
   private enum Weights {
-    /// W transposed to [inputs, outputs], so OpenBLAS streams it without a transposing copy per call.
-    case fp32(transposed: [Float])
+    /// W in panels of 16 output columns (`dk_pack_sgemm_weights`), packed once here rather than by
+    /// cblas_sgemm on every call.
+    case fp32(packed: [Float])
     case int8(PackedInt8Weights)
   }
 
@@ -28,11 +29,9 @@ struct DenseLayer: @unchecked Sendable {
     self.bias = bias
     switch precision {
     case .fp32:
-      var transposed = [Float](repeating: 0, count: inputs * outputs)
-      for o in 0..<outputs {
-        for i in 0..<inputs { transposed[i * outputs + o] = weight[o * inputs + i] }
-      }
-      weights = .fp32(transposed: transposed)
+      var packed = [Float](repeating: 0, count: dk_packed_sgemm_floats(Int32(outputs), Int32(inputs)))
+      dk_pack_sgemm_weights(weight.baseAddress, Int32(outputs), Int32(inputs), &packed)
+      weights = .fp32(packed: packed)
     case .int8:
       weights = .int8(PackedInt8Weights(weight: weight, bias: bias, outputs: outputs, inputs: inputs))
     }
@@ -49,16 +48,16 @@ struct DenseLayer: @unchecked Sendable {
     // Threads split the output columns (in whole 16-column tiles); each part is a plain product.
     @Sendable func columns(_ part: Int) -> Range<Int> { tiles * part / parts * 16..<min(outputs, tiles * (part + 1) / parts * 16) }
     switch weights {
-    case .fp32(let transposed):
-      for r in 0..<rows { (output + r * outputs).update(from: bias, count: outputs) }
+    case .fp32(let packed):
       let source = InputPointer(pointer: input)
       let run: @Sendable (Int) -> Void = { part in
         let range = columns(part)
-        transposed.withUnsafeBufferPointer { weights in
-          dk_sgemm(
-            0, Int32(rows), Int32(range.count), Int32(inputs), 1,
-            source.pointer, Int32(inputs), weights.baseAddress! + range.lowerBound, Int32(outputs), 1,
-            out.pointer + range.lowerBound, Int32(outputs))
+        packed.withUnsafeBufferPointer { weights in
+          bias.withUnsafeBufferPointer { bias in
+            dk_sgemm_packed(
+              source.pointer, Int32(rows), Int32(inputs), weights.baseAddress, Int32(outputs), bias.baseAddress,
+              out.pointer, Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
+          }
         }
       }
       if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }

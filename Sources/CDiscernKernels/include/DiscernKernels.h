@@ -74,12 +74,78 @@ void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *
                            const int32_t *w_sums, const float *bias, const dk_outlier *outliers,
                            int outlier_count, float *out, int ldo, int column_begin, int column_end);
 
+// ---- fp32 linear layers ------------------------------------------------------------------------
+//
+// Weights packed once at load (sgemm_packed.c says why), in panels of 16 output columns; AVX-512,
+// AVX2 + FMA and portable paths chosen at run time.
+
+/// 1 when the AVX-512 F path is in use on this CPU.
+int dk_has_avx512(void);
+
+/// Floats of packed weights for an outputs × inputs matrix (outputs rounded up to 16).
+size_t dk_packed_sgemm_floats(int outputs, int inputs);
+
+/// Packs `weights` (outputs × inputs, row-major as in PyTorch) into `packed` (dk_packed_sgemm_floats).
+void dk_pack_sgemm_weights(const float *weights, int outputs, int inputs, float *packed);
+
+/// out[r, c] = bias[c] + Σ_k x[r, k]·w[c, k] for rows × inputs `x` and the output columns
+/// [column_begin, column_end); column_begin is a multiple of 16. `out` has leading dimension `ldo`.
+void dk_sgemm_packed(const float *x, int rows, int inputs, const float *packed, int outputs, const float *bias,
+                     float *out, int ldo, int column_begin, int column_end);
+
+/// The instruction paths of dk_sgemm_packed.
+typedef enum { DK_SGEMM_PORTABLE = 0, DK_SGEMM_AVX2 = 1, DK_SGEMM_AVX512 = 2 } dk_sgemm_path;
+
+/// The path dk_sgemm_packed takes on this CPU.
+dk_sgemm_path dk_sgemm_packed_best_path(void);
+
+/// dk_sgemm_packed on one path, so tests can check each against the portable one; 0 (nothing
+/// written) when this CPU cannot run it.
+int dk_sgemm_packed_on(dk_sgemm_path path, const float *x, int rows, int inputs, const float *packed, int outputs,
+                       const float *bias, float *out, int ldo, int column_begin, int column_end);
+
 // ---- BLAS ---------------------------------------------------------------------------------------
 //
 // OpenBLAS loaded on first use, single-threaded (blas.c says why).
 
 /// NULL once OpenBLAS is loaded, else why it could not be (a sentence naming the fix).
 const char *dk_blas_load(void);
+
+/// CPU features that decide OpenBLAS's kernels (dk_cpu_features), as bits.
+typedef enum {
+  DK_CPU_AVX2 = 1u << 0,
+  DK_CPU_FMA = 1u << 1,
+  DK_CPU_AVX512F = 1u << 2,
+  DK_CPU_AVX512BW = 1u << 3,
+  DK_CPU_AVX512VL = 1u << 4,
+  DK_CPU_AVX512DQ = 1u << 5,
+  DK_CPU_AVX512BF16 = 1u << 6,
+  DK_CPU_AMD = 1u << 7,
+} dk_cpu_feature;
+
+/// This CPU's DK_CPU_* bits (0 off x86).
+unsigned dk_cpu_features(void);
+
+/// The OPENBLAS_CORETYPE Discern sets for a CPU with `features` (DK_CPU_* bits) when the user has
+/// set none, or NULL to leave the choice to OpenBLAS (a CPU with neither AVX-512 nor AVX2 + FMA).
+const char *dk_blas_core_for_features(unsigned features);
+
+/// Who chose the kernels OpenBLAS runs.
+typedef enum {
+  /// The user, through OPENBLAS_CORETYPE.
+  DK_BLAS_CORE_USER = 0,
+  /// Discern, from the CPU's features (dk_blas_core_for_features).
+  DK_BLAS_CORE_CHOSEN = 1,
+  /// OpenBLAS's own detection (no AVX2 here, or not x86).
+  DK_BLAS_CORE_OPENBLAS = 2,
+} dk_blas_core_source;
+
+/// The core type whose kernels the loaded OpenBLAS runs ("SkylakeX", "Haswell", "Prescott", …), as
+/// openblas_get_corename says; NULL when OpenBLAS could not be loaded. Loads it if needed.
+const char *dk_blas_core_name(void);
+
+/// Who chose that core type. Loads OpenBLAS if needed.
+dk_blas_core_source dk_blas_core_origin(void);
 
 /// C = alpha · A · op(B) + beta · C, row-major; op(B) = Bᵀ when `transpose_b`.
 void dk_sgemm(int transpose_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
