@@ -195,6 +195,8 @@ class Run:
     from_send: list = field(default_factory=list)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    # Seconds the server's threads were ready to run but waited for a core (other processes' turn).
+    server_wait: float = 0.0
     messages_per_request: int = 1
     # wrk reports percentiles itself; when set they replace those computed from `latencies`.
     reported: dict = None
@@ -218,6 +220,9 @@ class Run:
         """Server CPU (all its threads) per answered request: where the time goes, less sensitive than
         wall latency to other processes on a busy machine."""
         return f"{1000 * self.server_cpu / self.ok():.2f}" if self.ok() else "–"
+
+    def server_wait_ms_per_request(self):
+        return f"{1000 * self.server_wait / self.ok():.2f}" if self.ok() else "–"
 
     def cores(self, seconds):
         return f"{seconds / self.wall:.2f}" if self.wall else "–"
@@ -282,6 +287,17 @@ class Server:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def run_queue_wait(self):
+        """Seconds all the server's threads have spent runnable but not running (schedstat's second field)."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.process.pid}/task"):
+            try:
+                with open(f"/proc/{self.process.pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # a thread that ended between the listing and the read
+        return total / 1e9
+
     def settle(self, idle_share=0.05, limit=30):
         """Waits until the server is idle (requests a cut-off step left behind are done), so they do not
         count against the next step."""
@@ -332,7 +348,7 @@ async def open_loop(server, name, requests, rate, seconds, timeout, max_connecti
                 pool.release(connection, ok)
 
     tasks = []
-    cpu, server_cpu = time.process_time(), server.cpu_seconds()
+    cpu, server_cpu, server_wait = time.process_time(), server.cpu_seconds(), server.run_queue_wait()
     start = loop.time() + 0.01
     for i in range(run.sent):
         due = start + i / rate
@@ -343,6 +359,7 @@ async def open_loop(server, name, requests, rate, seconds, timeout, max_connecti
     await asyncio.gather(*tasks)
     run.wall = loop.time() - start
     run.client_cpu, run.server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+    run.server_wait = server.run_queue_wait() - server_wait
     pool.close()
     return run
 
@@ -378,11 +395,12 @@ async def closed_loop(server, name, requests, connections, count, timeout, messa
         if connection is not None:
             connection.close()
 
-    cpu, server_cpu = time.process_time(), server.cpu_seconds()
+    cpu, server_cpu, server_wait = time.process_time(), server.cpu_seconds(), server.run_queue_wait()
     start = loop.time()
     await asyncio.gather(*(client() for _ in range(connections)))
     run.wall = loop.time() - start
     run.client_cpu, run.server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+    run.server_wait = server.run_queue_wait() - server_wait
     return run
 
 
@@ -391,7 +409,7 @@ def wrk_closed_loop(server, name, bodies_path, lua, connections, seconds, timeou
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s", "-s", lua,
                f"http://{HOST}:{server.port}", "--", bodies_path]
-    server_cpu = server.cpu_seconds()
+    server_cpu, server_wait = server.cpu_seconds(), server.run_queue_wait()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -403,6 +421,7 @@ def wrk_closed_loop(server, name, bodies_path, lua, connections, seconds, timeou
     statuses = {int(k): v for k, v in report["statuses"].items()}
     run = Run(name, sent=report["requests"], wall=report["duration_us"] / 1e6)
     run.server_cpu = server.cpu_seconds() - server_cpu
+    run.server_wait = server.run_queue_wait() - server_wait
     run.client_cpu = usage.ru_utime + usage.ru_stime
     for status, count in statuses.items():
         if status != 200:
@@ -474,13 +493,13 @@ def load_average():
 
 
 def latency_header(extra):
-    print(f"| {extra} | sent | answered | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU ms/request | server cores | client cores |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {extra} | sent | answered | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU ms/request | server run-queue wait ms/request | server cores | client cores |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def latency_row(label, run):
     print(f"| {label} | {run.sent:,} | {run.ok():,} | {run.ok() / run.wall:,.1f} | {run.ms('p50'):.2f} | {run.ms('p99'):.2f} "
-          f"| {run.ms('p99.9'):.2f} | {run.ms('max'):.2f} | {run.error_text()} | {run.server_ms_per_request()} | {run.cores(run.server_cpu)} | {run.cores(run.client_cpu)} |")
+          f"| {run.ms('p99.9'):.2f} | {run.ms('max'):.2f} | {run.error_text()} | {run.server_ms_per_request()} | {run.server_wait_ms_per_request()} | {run.cores(run.server_cpu)} | {run.cores(run.client_cpu)} |")
 
 
 def lag_note(run):
@@ -520,6 +539,7 @@ async def bench_variant(args, variant, texts, work, summary):
         print(f"\np99 at {args.rate}/s: {main.ms('p99'):.2f} ms against the {P99_BUDGET_MS:.0f} ms budget: {'met' if met else 'NOT met'}")
         row.update({f"p50/p99/p99.9 ms at {args.rate}/s": f"{main.ms('p50'):.2f} / {main.ms('p99'):.2f} / {main.ms('p99.9'):.2f}",
                     f"server CPU ms/request at {args.rate}/s": main.server_ms_per_request(),
+                    f"server run-queue wait ms/request at {args.rate}/s": main.server_wait_ms_per_request(),
                     f"errors at {args.rate}/s": main.error_text(),
                     "p99 ms, GET /healthz": f"{healthz.ms('p99'):.2f}"})
 
