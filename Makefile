@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-language train train-encoder model clean fuzz fuzz-smoke
+.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -157,6 +157,16 @@ bench-explain: deps model
 bench-audit: deps model
 	$(SWIFT) build -c release --product discern
 	python3 Benchmarks/bench_audit.py --discern .build/release/discern \
+	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl --threads 2 $(BENCH_ARGS)
+
+# `discern serve` under load over loopback, the shipped default and --rules-only: 50 requests/s open
+# loop (p50/p99/p99.9), a rate sweep, 1–64 connections closed loop (wrk), batches of 32 and 64 beside
+# `discern audit` on the same messages, and RSS over a 10-minute soak (Benchmarks/bench_serve.py).
+# About 20 minutes; BENCH_ARGS=--quick for a 3-minute pass, --soak-seconds N for another soak.
+bench-serve: deps model
+	@command -v wrk >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(SWIFT) build -c release --product discern
+	python3 Benchmarks/bench_serve.py --discern .build/release/discern \
 	  --corpus $(CORPUS)/suicidal_keyword_tweets.jsonl --threads 2 $(BENCH_ARGS)
 
 # How often the scope mark (unsupported_language) is right: 300 authored sentences each in Spanish,
