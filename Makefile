@@ -133,7 +133,7 @@ spark-check: deps model java $(SPARK_VENV)/.installed
 	@if [ -f "$(SPARK_INPUT)" ]; then input="$(SPARK_INPUT)"; else \
 	  echo "spark-check: $(SPARK_INPUT) is absent (the corpus lives in ../shared/data): checking the edge lines alone"; input=; fi; \
 	$(SPARK_VENV)/bin/python Spark/audit_on_spark.py --discern .build/release/discern --master 'local[2]' \
-	  --partitions $(SPARK_PARTITIONS) --audit-args '$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
+	  --partitions $(SPARK_PARTITIONS) --audit-args='$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
 # in .models/cache, so a rerun after a rule edit only re-evaluates the rules.

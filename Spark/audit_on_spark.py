@@ -4,7 +4,7 @@ with RDD.pipe (JSONL on stdin and stdout, one record per line, in order), and wi
 records are held against one single-machine `discern audit` of the same file.
 
     python Spark/audit_on_spark.py --discern .build/release/discern INPUT.jsonl [--partitions 2]
-        [--master local[2]] [--home DIR] [--out FOLDER] [--check] [--edge-lines] [--audit-args "…"]
+        [--master local[2]] [--home DIR] [--out FOLDER] [--check] [--edge-lines] [--audit-args="…"]
 
 Lines are split on "\\n" alone, as `discern audit` splits them (Spark's textFile would also split
 at a lone "\\r"), so each partition's process reads exactly its lines. Each process numbers its
@@ -117,6 +117,17 @@ def shown(record, limit=2000):
     return record if len(record) <= limit else record[:limit] + f"… ({len(record) - limit} more characters)"
 
 
+def both(ours, theirs):
+    """The fields two records differ in, both records, and the cause when it is a known one."""
+    a, b = json.loads(ours), json.loads(theirs)
+    fields = ", ".join(key for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key))
+    why = ""
+    if str(b.get("error", "")).startswith("invalid UTF-8"):
+        why = ("\n  why: the line is not valid UTF-8; Spark carries lines as Unicode text and Hadoop put "
+               "U+FFFD in place of the bad bytes, so discern read a different line")
+    return f"fields {fields} differ:\n  spark:          {shown(ours)}\n  single machine: {shown(theirs)}{why}"
+
+
 def difference(parts, single, starts):
     """None when the Spark records equal the single-machine ones, else what differs first."""
     spark = [record for part in parts for record in part]
@@ -125,23 +136,15 @@ def difference(parts, single, starts):
     for partition, part in enumerate(parts):
         # Each partition's ids in its input's order: the input's ids as the single-machine audit
         # read them (discern's own reading of each line, not a second parser here).
-        mine = [record_id(record) for record in part]
-        theirs = [record_id(record) for record in single[starts[partition]:starts[partition] + len(part)]]
-        if mine != theirs:
-            k = next(k for k in range(len(mine)) if mine[k] != theirs[k])
-            return (f"partition {partition} is out of order: its record {k + 1} has id {mine[k]!r}, "
-                    f"its input line {starts[partition] + k + 1} has id {theirs[k]!r}")
+        theirs = single[starts[partition]:starts[partition] + len(part)]
+        for k, (a, b) in enumerate(zip(part, theirs)):
+            if record_id(a) != record_id(b):
+                return (f"partition {partition}'s record {k + 1} (line {starts[partition] + k + 1}) has id {record_id(a)!r}, "
+                        f"the single-machine record of that line {record_id(b)!r}; {both(a, b)}")
     by_id = lambda record: (record_id(record) is None, record_id(record) or "", json.loads(record)["line"])
     for ours, theirs in zip(sorted(spark, key=by_id), sorted(single, key=by_id)):
         if ours != theirs:
-            a, b = json.loads(ours), json.loads(theirs)
-            fields = [key for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
-            why = ""
-            if str(b.get("error", "")).startswith("invalid UTF-8"):
-                why = ("\n  why: the line is not valid UTF-8; Spark carries lines as Unicode text and Hadoop put "
-                       "U+FFFD in place of the bad bytes, so discern read a different line")
-            return (f"first differing id {a.get('id')!r} (line {b.get('line')}), fields {', '.join(fields)}:\n"
-                    f"  spark:          {shown(ours)}\n  single machine: {shown(theirs)}{why}")
+            return f"first differing id {record_id(ours)!r} (line {json.loads(theirs)['line']}), {both(ours, theirs)}"
     return None
 
 
