@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-language spark-check java train train-encoder model clean fuzz fuzz-smoke
+.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-language spark-check spark-archive java train train-encoder model clean fuzz fuzz-smoke
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -134,6 +134,18 @@ spark-check: deps model java $(SPARK_VENV)/.installed
 	  echo "spark-check: $(SPARK_INPUT) is absent (the corpus lives in ../shared/data): checking the edge lines alone"; input=; fi; \
 	$(SPARK_VENV)/bin/python Spark/audit_on_spark.py --discern .build/release/discern --master 'local[2]' \
 	  --partitions $(SPARK_PARTITIONS) --audit-args='$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
+
+# What Spark workers run (README, "Batch audits on Spark"): an install tree, bin/discern and
+# share/discern, with the Swift runtime's libraries beside the binary, where its RUNPATH ($$ORIGIN)
+# finds them on a worker without Swift. The workers still need the apt libraries (README).
+SPARK_ARCHIVE := .build/discern.tar.gz
+spark-archive:
+	rm -rf .build/spark-archive
+	$(MAKE) install PREFIX=$(CURDIR)/.build/spark-archive
+	swiftlib="$$(dirname "$$(ldd .build/spark-archive/bin/discern | awk '/libswiftCore/ {print $$3}')")"; \
+	  ldd .build/spark-archive/bin/discern | awk -v dir="$$swiftlib/" 'index($$3, dir) == 1 {print $$3}' | xargs cp -t .build/spark-archive/bin/
+	tar -czf $(SPARK_ARCHIVE) -C .build/spark-archive bin share
+	@echo "wrote $(SPARK_ARCHIVE) ($$(du -h $(SPARK_ARCHIVE) | cut -f1)): bin/discern and the Swift runtime, share/discern"
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
 # in .models/cache, so a rerun after a rule edit only re-evaluates the rules.

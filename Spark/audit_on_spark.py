@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 
-from edge_lines import write_edge_file
 
 # An audit record starts with its id and its line (DecisionJSON's order): {"id":"…"|null,"line":N,
 HEAD = re.compile(r'^\{"id":(?:null|"(?:[^"\\]|\\.)*"),"line":(\d+),')
@@ -170,6 +169,9 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         inputs = list(args.inputs)
         if args.edge_lines:
+            # Imported here: on a cluster the script travels alone (spark-submit ships the main file).
+            from edge_lines import write_edge_file
+
             inputs.append(os.path.join(work, "edge-lines.jsonl"))
             write_edge_file(inputs[-1], EDGE_ROUNDS)
         if not inputs:
