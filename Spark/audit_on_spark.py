@@ -85,6 +85,21 @@ def renumbered(starts, counts):
     return renumber
 
 
+def worker_binary(context, discern):
+    """`discern` as the pipe names it: a path that exists here made absolute; in local mode, a
+    relative path into an archive shipped with --archives, found where Spark unpacked it (on a
+    cluster it is unpacked in each executor's working directory, where the relative path resolves)."""
+    if os.path.exists(discern):
+        return os.path.abspath(discern)
+    if context.master.startswith("local") and not os.path.isabs(discern):
+        from pyspark import SparkFiles
+
+        shipped = os.path.join(SparkFiles.getRootDirectory(), discern)
+        if os.path.exists(shipped):
+            return shipped
+    return discern
+
+
 def spark_audit(context, discern, path, partitions, audit_args, home):
     """The records RDD (cached) and each partition's line count."""
     lines = read_lines(context, path, partitions)
@@ -92,7 +107,7 @@ def spark_audit(context, discern, path, partitions, audit_args, home):
     starts = [sum(counts[:p]) for p in range(len(counts))]
     # RDD.pipe starts the process with this environment alone (an empty one by default), so the
     # binary is named by its full path and DISCERN_HOME is passed on when there is one.
-    command = shlex.join([os.path.abspath(discern) if os.path.exists(discern) else discern, "audit", "-", *audit_args])
+    command = shlex.join([worker_binary(context, discern), "audit", "-", *audit_args])
     records = lines.pipe(command, env={"DISCERN_HOME": home} if home else {}, checkCode=True)
     return records.mapPartitionsWithIndex(renumbered(starts, counts)).cache(), counts
 
@@ -183,14 +198,25 @@ def main():
         failed = False
         try:
             for path in inputs:
-                failed |= not audit_one(context, path, args, audit_args)
+                try:
+                    failed |= not audit_one(context, path, args, audit_args)
+                except Exception as error:
+                    # Py4J wraps the worker's Python error in pages of JVM frames: show its own line.
+                    lines = [line.strip() for line in str(error).splitlines()]
+                    cause = next((line for line in lines if re.match(r"^\w*(Error|OutOfStep)\b.*:", line)), lines[0] if lines else "")
+                    print(f"error: the Spark audit of {display_name(path, args)} failed: {cause}", file=sys.stderr)
+                    failed = True
         finally:
             context.stop()
     sys.exit(1 if failed else 0)
 
 
+def display_name(path, args):
+    return "the edge lines" if path.endswith("edge-lines.jsonl") and args.edge_lines else os.path.basename(path)
+
+
 def audit_one(context, path, args, audit_args):
-    name = "the edge lines" if path.endswith("edge-lines.jsonl") and args.edge_lines else os.path.basename(path)
+    name = display_name(path, args)
     started = time.perf_counter()
     records, counts = spark_audit(context, args.discern, path, args.partitions, audit_args, args.home)
     if args.out:
