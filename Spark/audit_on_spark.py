@@ -203,7 +203,7 @@ def main():
                 except Exception as error:
                     # Py4J wraps the worker's Python error in pages of JVM frames: show its own line.
                     lines = [line.strip() for line in str(error).splitlines()]
-                    cause = next((line for line in lines if re.match(r"^\w*(Error|OutOfStep)\b.*:", line)), lines[0] if lines else "")
+                    cause = next((line for line in lines if re.match(r"^[\w.]*(Error|OutOfStep)\b.*:", line)), lines[0] if lines else "")
                     print(f"error: the Spark audit of {display_name(path, args)} failed: {cause}", file=sys.stderr)
                     failed = True
         finally:
