@@ -136,7 +136,7 @@ spark-check: deps model java $(SPARK_VENV)/.installed
 	  --partitions $(SPARK_PARTITIONS) --audit-args='$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
 
 # What Spark workers run (README, "Batch audits on Spark"): an install tree, bin/discern and
-# share/discern, with the Swift runtime's libraries beside the binary, where its RUNPATH ($$ORIGIN)
+# share/discern, with the Swift runtime's libraries beside the binary, where its RUNPATH ($ORIGIN)
 # finds them on a worker without Swift. The workers still need the apt libraries (README).
 SPARK_ARCHIVE := .build/discern.tar.gz
 spark-archive:
