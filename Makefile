@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke
+.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke spark-check spark-archive java
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -108,6 +108,48 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench \
 	  --discern $(BIN) --blas-cores Prescott
 	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
+
+# Batch audits under Apache Spark (README, "Batch audits on Spark"): pyspark in local[2] pipes each
+# partition of SPARK_INPUT through `discern audit -` (release build, encoder on), then the records
+# must equal one single-machine audit's byte for byte after sorting by id, and so must the authored
+# edge lines' (Spark/edge_lines.py). Java from apt, pyspark in its own venv. Without ../shared the
+# corpus part is skipped, saying so. SPARK_AUDIT_ARGS go to every audit, the single-machine one too.
+SPARK_VENV       := .venv-spark
+SPARK_INPUT      ?= $(CORPUS)/isarcasm_tweets.jsonl
+SPARK_PARTITIONS ?= 2
+SPARK_AUDIT_ARGS ?= --threads 1
+
+# Spark 4 needs Java 17 or later; installed only when no such java is on the PATH.
+java:
+	@if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then \
+	  echo "Installing default-jre-headless …"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; \
+	fi
+
+$(SPARK_VENV)/.installed: Spark/requirements.txt
+	@python3 -m venv --help >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
+	python3 -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install --quiet --disable-pip-version-check -r Spark/requirements.txt
+	touch $@
+
+spark-check: deps model java $(SPARK_VENV)/.installed
+	$(SWIFT) build -c release --product discern
+	@if [ -f "$(SPARK_INPUT)" ]; then input="$(SPARK_INPUT)"; else \
+	  echo "spark-check: $(SPARK_INPUT) is absent (the corpus lives in ../shared/data): checking the edge lines alone"; input=; fi; \
+	$(SPARK_VENV)/bin/python Spark/audit_on_spark.py --discern .build/release/discern --master 'local[2]' \
+	  --partitions $(SPARK_PARTITIONS) --audit-args='$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
+
+# What Spark workers run (README, "Batch audits on Spark"): an install tree, bin/discern and
+# share/discern, with the Swift runtime's libraries beside the binary, where its RUNPATH ($ORIGIN)
+# finds them on a worker without Swift. The workers still need the apt libraries (README).
+SPARK_ARCHIVE := .build/discern.tar.gz
+spark-archive:
+	rm -rf .build/spark-archive
+	$(MAKE) install PREFIX=$(CURDIR)/.build/spark-archive
+	swiftlib="$$(dirname "$$(ldd .build/spark-archive/bin/discern | awk '/libswiftCore/ {print $$3}')")"; \
+	  ldd .build/spark-archive/bin/discern | awk -v dir="$$swiftlib/" 'index($$3, dir) == 1 {print $$3}' | xargs cp -t .build/spark-archive/bin/
+	tar -czf $(SPARK_ARCHIVE) -C .build/spark-archive bin share
+	@echo "wrote $(SPARK_ARCHIVE) ($$(du -h $(SPARK_ARCHIVE) | cut -f1)): bin/discern and the Swift runtime, share/discern"
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
 # in .models/cache, so a rerun after a rule edit only re-evaluates the rules.
