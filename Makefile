@@ -132,11 +132,13 @@ $(SPARK_VENV)/.installed: Spark/requirements.txt
 	$(SPARK_VENV)/bin/pip install --quiet --disable-pip-version-check -r Spark/requirements.txt
 	touch $@
 
+# SPARK_CONFIG=debug reuses the build `make test` made (CI: it saves a release build from nothing).
+SPARK_CONFIG ?= release
 spark-check: deps model java $(SPARK_VENV)/.installed
-	$(SWIFT) build -c release --product discern
+	$(SWIFT) build -c $(SPARK_CONFIG) --product discern
 	@if [ -f "$(SPARK_INPUT)" ]; then input="$(SPARK_INPUT)"; else \
 	  echo "spark-check: $(SPARK_INPUT) is absent (the corpus lives in ../shared/data): checking the edge lines alone"; input=; fi; \
-	$(SPARK_VENV)/bin/python Spark/audit_on_spark.py --discern .build/release/discern --master 'local[2]' \
+	$(SPARK_VENV)/bin/python Spark/audit_on_spark.py --discern .build/$(SPARK_CONFIG)/discern --master 'local[2]' \
 	  --partitions $(SPARK_PARTITIONS) --audit-args='$(SPARK_AUDIT_ARGS)' --check --edge-lines $$input
 
 # What Spark workers run (README, "Batch audits on Spark"): an install tree, bin/discern and
