@@ -2,7 +2,7 @@
 # `make test` and `make demo` install what they need (apt packages) before building.
 
 SWIFT      ?= swift
-APT_PKGS   := pkg-config libpcre2-dev libyaml-dev libopenblas-dev libedit-dev libcld2-dev tmux
+APT_PKGS   := pkg-config libpcre2-dev libyaml-dev libopenblas-dev libedit-dev libcld2-dev libsqlite3-dev tmux
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN        := .build/debug/discern
 CORPUS     ?= ../shared/data/corpus
@@ -20,7 +20,7 @@ TRAIN_VENV := .venv-train
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpcre2-8 yaml-0.1 openblas libedit || ! command -v tmux >/dev/null 2>&1 \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libpcre2-8 yaml-0.1 openblas libedit sqlite3 || ! command -v tmux >/dev/null 2>&1 \
 	     || [ ! -f /usr/include/cld2/public/compact_lang_det.h ]; then \
 	  echo "Installing $(APT_PKGS) …"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS); \

@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "Discern", targets: ["Discern"]),
     .library(name: "DiscernAudit", targets: ["DiscernAudit"]),
     .library(name: "DiscernServer", targets: ["DiscernServer"]),
+    .library(name: "DiscernVerdicts", targets: ["DiscernVerdicts"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -20,6 +21,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // System libraries: found through pkg-config, installed by `make deps` (apt).
@@ -71,11 +73,21 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
 
+    // Moderators' verdicts: one SQLite row per message × label (GRDB over the system SQLite, which
+    // `make deps` installs as libsqlite3-dev), export to the corpus JSONL, and `discern learn`'s refit.
+    .target(
+      name: "DiscernVerdicts",
+      dependencies: [
+        "Discern", "DiscernModel", "DiscernRules",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
+
     // The `discern` command.
     .executableTarget(
       name: "DiscernCLI",
       dependencies: [
-        "Discern", "DiscernAudit", "DiscernServer", "DiscernRules", "DiscernEncoder", "DiscernModel", "CEditLine",
+        "Discern", "DiscernAudit", "DiscernServer", "DiscernRules", "DiscernEncoder", "DiscernModel", "DiscernVerdicts",
+        "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Hummingbird", package: "hummingbird"),
       ]),
@@ -87,7 +99,10 @@ let package = Package(
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
     .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
     .testTarget(name: "DiscernAuditTests", dependencies: ["DiscernAudit", "Discern", "DiscernRules"]),
-    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
+    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI", "DiscernVerdicts"]),
+    .testTarget(
+      name: "DiscernVerdictsTests", dependencies: ["DiscernVerdicts", "DiscernModel", "DiscernRules"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "DiscernServerTests",
       dependencies: [

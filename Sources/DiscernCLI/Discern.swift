@@ -14,7 +14,7 @@ struct Discern: ParsableCommand {
       (for example 988 in the US, 116 123 in the UK and Ireland; findahelpline.com lists others).
       """,
     version: discernVersion,
-    subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self, RulesCommand.self, EmbedCommand.self, TrainCommand.self, EvalCommand.self, AnnotationsCommand.self, GlossCommand.self, ExplainCommand.self, ReplCommand.self, AuditCommand.self, ServeCommand.self])
+    subcommands: [LintCommand.self, TestCommand.self, ScanCommand.self, RulesCommand.self, EmbedCommand.self, TrainCommand.self, EvalCommand.self, AnnotationsCommand.self, GlossCommand.self, ExplainCommand.self, ReplCommand.self, AuditCommand.self, ServeCommand.self, VerdictsCommand.self, LearnCommand.self])
 }
 
 /// What `discern --version` prints: the release, and the rules/model format it reads.
