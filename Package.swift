@@ -64,7 +64,7 @@ let package = Package(
     .target(
       name: "DiscernServer",
       dependencies: [
-        "Discern", "DiscernAudit", "DiscernEncoder",
+        "Discern", "DiscernAudit", "DiscernEncoder", "DiscernVerdicts",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -106,7 +106,7 @@ let package = Package(
     .testTarget(
       name: "DiscernServerTests",
       dependencies: [
-        "DiscernServer", "DiscernAudit", "Discern",
+        "DiscernServer", "DiscernAudit", "Discern", "DiscernVerdicts",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]),

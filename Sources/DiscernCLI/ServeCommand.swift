@@ -3,7 +3,9 @@ import Discern
 import DiscernAudit
 import DiscernEncoder
 import DiscernModel
+import DiscernRules
 import DiscernServer
+import DiscernVerdicts
 import Foundation
 import Hummingbird
 
@@ -52,6 +54,15 @@ struct ServeCommand: ParsableCommand {
   @Option(help: "Milliseconds a batch waits for more requests before it runs (0: it takes what arrived while the last one ran).")
   var batchWaitMs = 0.0
 
+  @Option(help: "A SQLite file for moderators' verdicts: serves the review queue at /review (created when absent).")
+  var verdicts: String?
+
+  @Option(name: .customLong("review"), help: "An audit's JSONL records to put in the review queue, most urgent first (needs --verdicts; repeatable).")
+  var reviewFiles: [String] = []
+
+  @Option(help: "A token the review queue requires (open /review?token=…); needed when --host is not a loopback address.")
+  var reviewToken: String?
+
   @OptionGroup var rulesOptions: RulesOptions
   @OptionGroup var encoderOptions: EncoderOptions
   @OptionGroup var engineOptions: EngineOptions
@@ -68,6 +79,12 @@ struct ServeCommand: ParsableCommand {
     }
     guard queueLimit >= maxBatch else {
       throw ValidationError("--queue-limit (\(queueLimit)) must be at least --max-batch (\(maxBatch)), or a full batch request could never be admitted.")
+    }
+    if !reviewFiles.isEmpty && verdicts == nil {
+      throw ValidationError("--review needs --verdicts FILE: the SQLite file the moderators' verdicts are kept in.")
+    }
+    if verdicts != nil && reviewToken == nil && !["127.0.0.1", "localhost", "::1"].contains(host) {
+      throw ValidationError("The review queue on --host \(host) is reachable from other machines: give it --review-token TOKEN, or serve it on 127.0.0.1.")
     }
     guard (0...1000).contains(batchWaitMs) else { throw ValidationError("--batch-wait-ms must be between 0 and 1000; got \(batchWaitMs).") }
   }
@@ -91,8 +108,31 @@ struct ServeCommand: ParsableCommand {
       limits: ServerLimits(bodyBytes: maxBodyBytes, batchMessages: maxBatch, messageBytes: maxMessageBytes),
       queue: QueueSettings(capacity: queueLimit, batchMessages: batchMessages, batchWait: .microseconds(Int64(batchWaitMs * 1000))),
       version: discernVersion)
-    let server = ModerationServer(configuration: configuration, loader: { try loadService(current: $0) }) { progressLine($0.line) }
+    let server = ModerationServer(configuration: configuration, loader: { try loadService(current: $0) }, review: try reviewQueue()) {
+      progressLine($0.line)
+    }
     try await server.run()
+  }
+
+  /// The review queue over `--verdicts`, holding the `--review` audits' records; nil without `--verdicts`.
+  func reviewQueue() throws -> (queue: ReviewQueue, token: String?)? {
+    guard let verdicts else { return nil }
+    let (policy, diagnostics) = Policy.load(path: try engineOptions.policy)
+    guard let policy else {
+      progressLine(diagnostics.map(\.description).joined(separator: "\n"))
+      throw ExitCode.failure
+    }
+    do {
+      let queue = ReviewQueue(store: try VerdictStore(path: verdicts), labels: policy.labels.map(\.name))
+      for file in reviewFiles {
+        let (added, errors) = try queue.add(auditFile: file)
+        progressLine("review: \(added) records from \(file)" + (errors > 0 ? " (\(errors) error records left out: nothing to review)" : ""))
+      }
+      return (queue, reviewToken)
+    } catch {
+      progressLine("error: \(error)")
+      throw ExitCode.failure
+    }
   }
 
   /// Reads rules, policy and model as they are on disk now. A reload keeps the serving encoder when

@@ -62,12 +62,17 @@ public final class ModerationServer: Sendable {
   /// The running group, for `shutdown()`.
   private let group = Mutex<ServiceGroup?>(nil)
 
+  /// The review queue at `/review`, and the token it needs (nil: none; the CLI allows that only on
+  /// a loopback address).
+  let review: (queue: ReviewQueue, token: String?)?
+
   /// `queue`: the decision queue to serve from (a test's, holding decisions back); by default one
   /// with `configuration.queue` over the engine's own `decide`.
   public init(
     configuration: ServeConfiguration, loader: @escaping EngineLoader, metrics: ServerMetrics = ServerMetrics(),
-    queue: DecisionQueue? = nil, report: @escaping @Sendable (ServerEvent) -> Void
+    queue: DecisionQueue? = nil, review: (queue: ReviewQueue, token: String?)? = nil, report: @escaping @Sendable (ServerEvent) -> Void
   ) {
+    self.review = review
     self.configuration = configuration
     self.metrics = metrics
     self.slot = EngineSlot(loader: loader, metrics: metrics)
@@ -86,8 +91,12 @@ public final class ModerationServer: Sendable {
     var logger = Logger(label: "discern.serve")
     logger.logLevel = .warning
     let report = self.report
+    let router = ServerRoutes.router(slot: slot, queue: queue, limits: configuration.limits, version: configuration.version, metrics: metrics)
+    if let review {
+      ReviewRoutes.add(to: router, review: review.queue, slot: slot, queue: queue, limits: configuration.limits, token: review.token)
+    }
     let main = Application(
-      router: ServerRoutes.router(slot: slot, queue: queue, limits: configuration.limits, version: configuration.version, metrics: metrics),
+      router: router,
       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
       onServerRunning: { [host = configuration.host] channel in
         report(.listening(name: "listening", host: host, port: channel.localAddress?.port ?? 0))
