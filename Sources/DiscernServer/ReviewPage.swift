@@ -60,7 +60,7 @@ enum ReviewPage {
 </main>
 <script>
 "use strict";
-const state = { items: [], labels: [], current: 0, selected: 0, draft: null };
+const state = { items: [], labels: [], spanTypes: [], spanType: 0, current: 0, selected: 0, draft: null };
 const token = new URLSearchParams(location.search).get("token");
 const headers = token ? { "Authorization": "Bearer " + token } : {};
 const spanColours = ["#ffe08a", "#b8e0ff", "#ffc4c4", "#c9f0c2", "#e4ccff", "#ffd8b0", "#c4f2ee", "#f0c4e4"];
@@ -85,6 +85,7 @@ async function load() {
   const body = await response.json();
   state.items = body.items;
   state.labels = body.labels;
+  state.spanTypes = body.spanTypes;
   const first = state.items.findIndex(item => !item.reviewed);
   state.current = first < 0 ? 0 : first;
   startDraft();
@@ -124,14 +125,15 @@ function render() {
       el("kbd", {}, "j"), "/", el("kbd", {}, "k"), " next/previous · ", el("kbd", {}, "↑"), el("kbd", {}, "↓"), " choose a label · ",
       el("kbd", {}, "y"), " applies · ", el("kbd", {}, "n"), " does not apply · ", el("kbd", {}, "x"), " correct (the opposite of the engine) · ",
       el("kbd", {}, "c"), " confirm the engine on every open label, save, next · ", el("kbd", {}, "Enter"), " save, next · ",
-      el("kbd", {}, "s"), " skip · ", el("kbd", {}, "m"), " mark the selected text as evidence for the chosen label"));
+      el("kbd", {}, "s"), " skip · ", el("kbd", {}, "t"), " span type (", el("strong", { id: "span-type" }, state.spanTypes[state.spanType] || ""), ") · ",
+      el("kbd", {}, "m"), " mark the selected words as a span of that type"));
 }
 
 // Spans are Unicode-scalar offsets (as every Discern record writes them); Array.from splits a string the same way.
 function messageView(item) {
   const scalars = Array.from(item.record.text);
   const spans = item.record.spans.map(span => ({ start: span.start, end: span.end, type: span.type, title: span.type + (span.rule ? " (" + span.rule + ")" : "") }))
-    .concat(state.draft.spans.map(span => ({ start: span.start, end: span.end, type: "marked: " + span.type, title: "marked by you: " + span.type })));
+    .concat(state.draft.spans.map(span => ({ start: span.start, end: span.end, type: "marked: " + span.type, title: "marked by a moderator: " + span.type })));
   const view = el("div", { class: "message", id: "message" });
   const starts = new Set([0, scalars.length]);
   for (const span of spans) { starts.add(span.start); starts.add(span.end); }
@@ -239,10 +241,11 @@ document.addEventListener("keydown", event => {
       for (const name of state.labels) if (item.record.labels[name] && !(name in state.draft.verdicts)) state.draft.verdicts[name] = engineFlag(item, name);
       save(true); break;
     case "Enter": save(true); break;
+    case "t": state.spanType = (state.spanType + 1) % Math.max(state.spanTypes.length, 1); render(); break;
     case "m": {
       const range = selectedRange();
       if (!range) { status("Select words in the message first, then m."); break; }
-      state.draft.spans.push({ start: range.start, end: range.end, type: label });
+      state.draft.spans.push({ start: range.start, end: range.end, type: state.spanTypes[state.spanType] });
       render(); break;
     }
     default: return;

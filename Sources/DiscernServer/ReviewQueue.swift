@@ -11,6 +11,7 @@ public enum ReviewError: Error, Equatable, Sendable, CustomStringConvertible {
   case unreadable(file: String, reason: String)
   case unknownMessage(id: String)
   case unknownLabel(String, labels: [String])
+  case unknownSpanType(String)
   case badRequest(String)
   case badSpan(index: Int, start: Int, end: Int, length: Int)
   case store(String)
@@ -29,6 +30,8 @@ public enum ReviewError: Error, Equatable, Sendable, CustomStringConvertible {
     case .unreadable(let file, let reason): "cannot read '\(file)': \(reason)"
     case .unknownMessage(let id): "No message '\(id)' in the review queue; reload the page."
     case .unknownLabel(let label, let labels): "'\(label)' is not a label of this policy; its labels: \(labels.joined(separator: ", "))."
+    case .unknownSpanType(let type):
+      "'\(type)' is not a span type; one of: \(SpanType.allCases.map(\.rawValue).joined(separator: ", "))."
     case .badRequest(let reason): reason
     case .badSpan(let index, let start, let end, let length):
       "spans[\(index)] is [\(start), \(end)), outside the message's \(length) characters (offsets are Unicode scalars, start < end)."
@@ -137,19 +140,21 @@ public final class ReviewQueue: Sendable {
     let entries = items.map { item -> String in
       let verdicts = byMessage[item.id] ?? []
       let given = verdicts.map { "\(ServerJSON.string($0.label)):\($0.applies)" }.joined(separator: ",")
-      var marked: [String] = []
-      for verdict in verdicts {
-        for span in verdict.spans {
-          marked.append("{\"end\":\(span.end),\"start\":\(span.start),\"type\":\(ServerJSON.string(span.type))}")
-        }
+      // The marked spans are the message's (each verdict row carries them all).
+      var seen = Set<String>()
+      let marked = verdicts.flatMap(\.spans).compactMap { span -> String? in
+        let text = "{\"end\":\(span.end),\"start\":\(span.start),\"type\":\(ServerJSON.string(span.type))}"
+        return seen.insert(text).inserted ? text : nil
       }
       return "{\"id\":\(ServerJSON.string(item.id)),\"markedSpans\":[\(marked.joined(separator: ","))],\"record\":\(item.record),\"reviewed\":\(!verdicts.isEmpty),\"verdicts\":{\(given)}}"
     }
-    return "{\"items\":[\(entries.joined(separator: ","))],\"labels\":[\(labels.map(ServerJSON.string).joined(separator: ","))]}"
+    let spanTypes = SpanType.allCases.map { ServerJSON.string($0.rawValue) }.joined(separator: ",")
+    return "{\"items\":[\(entries.joined(separator: ","))],\"labels\":[\(labels.map(ServerJSON.string).joined(separator: ","))],\"spanTypes\":[\(spanTypes)]}"
   }
 
   /// `POST /review/api/verdicts`: `{"id", "moderator", "verdicts": [{"label", "applies"}], "spans": [{"start", "end", "type"}]}`.
-  /// A span's type is the label it is evidence for; it is kept with that label's verdict.
+  /// A span's type is one of the engine's span types; the marked spans are the message's, kept with
+  /// each of its verdicts.
   public func saveVerdicts(_ body: Data, at time: Date = Date()) throws(ReviewError) -> Int {
     guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
       throw .badRequest("The body is not a JSON object: send {\"id\", \"moderator\", \"verdicts\": [{\"label\", \"applies\"}], \"spans\": […]}.")
@@ -166,10 +171,10 @@ public final class ReviewQueue: Sendable {
     var spans: [VerdictSpan] = []
     for (index, span) in ((object["spans"] as? [[String: Any]]) ?? []).enumerated() {
       guard let start = span["start"] as? Int, let end = span["end"] as? Int, let type = span["type"] as? String else {
-        throw .badRequest("spans[\(index)] needs 'start', 'end' (integers) and 'type' (the label it is evidence for).")
+        throw .badRequest("spans[\(index)] needs 'start', 'end' (integers) and 'type' (a span type).")
       }
       guard 0 <= start, start < end, end <= length else { throw .badSpan(index: index, start: start, end: end, length: length) }
-      guard labels.contains(type) else { throw .unknownLabel(type, labels: labels) }
+      guard SpanType(rawValue: type) != nil else { throw .unknownSpanType(type) }
       spans.append(VerdictSpan(start: start, end: end, type: type))
     }
     var verdicts: [Verdict] = []
@@ -183,7 +188,7 @@ public final class ReviewQueue: Sendable {
         Verdict(
           messageID: item.id, text: item.text, label: label, applies: applies, engineProbability: engine.probability,
           engineFlagged: engine.flagged, rulesHash: item.rules, modelHash: item.model, encoderFingerprint: item.encoder,
-          moderator: moderator, decidedAt: time, spans: spans.filter { $0.type == label }, source: nil))
+          moderator: moderator, decidedAt: time, spans: spans, source: nil))
     }
     do { try store.save(verdicts) } catch { throw .store("The verdicts were not saved: \(error)") }
     return verdicts.count
