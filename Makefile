@@ -104,6 +104,7 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --product discern-bench
 	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench
 	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
+	.build/release/discern-bench roofline --encoder $(ENCODER_DIR) --tuned Models/default/encoder
 
 # Retrains Models/default from the corpus (train splits; dev for calibration). Embeddings are cached
 # in .models/cache, so a rerun after a rule edit only re-evaluates the rules.

@@ -77,7 +77,7 @@ let package = Package(
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
     .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
     .testTarget(name: "DiscernAuditTests", dependencies: ["DiscernAudit", "Discern", "DiscernRules"]),
-    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI"]),
+    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI", "DiscernEncoder"]),
     .testTarget(
       name: "DiscernServerTests",
       dependencies: [

@@ -20,7 +20,7 @@ import Foundation
 ///     discern-bench startup --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--runs 5]
 ///         what the encoder's fingerprint (every byte of the weights and vocabulary) costs at start-up:
 ///         median load time, median fingerprint time over the same files, and their ratio, as one JSON line
-///     discern-bench cosine --corpus FILE.jsonl|DIR [--encoder DIR] [--tuned DIR] [--weights 63|127] [--split test]
+///     discern-bench cosine --corpus FILE.jsonl|DIR [--encoder DIR] [--tuned DIR] [--weights 63,127] [--split test]
 ///                          [--limit N] [--threads 2]
 ///         cosine of int8 to fp32 pooled embeddings over the corpus texts, one JSON line per file
 enum Bench {
@@ -33,18 +33,21 @@ enum Bench {
       options[String(key.dropFirst(2))] = arguments[1]
       arguments.removeFirst(2)
     }
-    var weights: WeightRange?
-    if let name = options["weights"] {
-      guard let range = WeightRange(rawValue: name) else {
+    // --weights 63|127, or for cosine a list (63,127) compared against one fp32 pass.
+    var ranges: [WeightRange] = []
+    for name in (options["weights"] ?? "").split(separator: ",") {
+      guard let range = WeightRange(rawValue: String(name)) else {
         FileHandle.standardError.write(Data("discern-bench: --weights '\(name)' is not a weight range; use 63 or 127\n".utf8))
         exit(2)
       }
-      weights = range
+      ranges.append(range)
     }
+    let weights = ranges.first
     if command == "cosine" {
       guard let corpus = options["corpus"] else { usage() }
       try cosineToFloat(
-        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], weights: weights, corpus: corpus,
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], ranges: ranges.isEmpty ? [nil] : ranges,
+        corpus: corpus,
         split: options["split"], limit: Int(options["limit"] ?? "") ?? .max, threads: Int(options["threads"] ?? "2") ?? 2)
       return
     }
@@ -143,41 +146,47 @@ enum Bench {
   /// Cosine of int8 to fp32 pooled embeddings over the texts of one split of each corpus file (a
   /// file, or every .jsonl in a folder), one JSON line per file and one for all.
   static func cosineToFloat(
-    folder: String, tuned: String?, weights: WeightRange?, corpus: String, split: String?, limit: Int, threads: Int
+    folder: String, tuned: String?, ranges: [WeightRange?], corpus: String, split: String?, limit: Int, threads: Int
   ) throws {
     let reference = try BertEncoder(folder: folder, tuned: tuned, precision: .fp32, threads: threads, gloss: benchGloss)
-    let quantized = try BertEncoder(
-      folder: folder, tuned: tuned, precision: .int8, threads: threads, gloss: benchGloss, weights: weights)
+    let quantized = try ranges.map {
+      try BertEncoder(folder: folder, tuned: tuned, precision: .int8, threads: threads, gloss: benchGloss, weights: $0)
+    }
     var isFolder: ObjCBool = false
     _ = FileManager.default.fileExists(atPath: corpus, isDirectory: &isFolder)
     let files = isFolder.boolValue
       ? try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".jsonl") }.sorted().map { corpus + "/" + $0 }
       : [corpus]
-    var all: [Double] = []
-    func report(_ name: String, _ similarities: [Double]) throws {
+    var all = [[Double]](repeating: [], count: quantized.count)
+    func report(_ name: String, _ similarities: [Double], _ encoder: BertEncoder) throws {
       let sorted = similarities.sorted()
       guard !sorted.isEmpty else { return }
       let figures: [String: Any] = [
         "corpus": name, "split": split ?? "all", "messages": sorted.count, "mean": sorted.reduce(0, +) / Double(sorted.count),
         "min": sorted[0], "p1": sorted[sorted.count / 100], "median": sorted[sorted.count / 2],
-        "below_0_99": sorted.filter { $0 < 0.99 }.count, "kernel": quantized.int8?.kernel.rawValue ?? "",
-        "weights": quantized.int8?.weights.rawValue ?? "", "encoder": tuned ?? folder,
+        "below_0_99": sorted.filter { $0 < 0.99 }.count, "kernel": encoder.int8?.kernel.rawValue ?? "",
+        "weights": encoder.int8?.weights.rawValue ?? "", "encoder": tuned ?? folder,
       ]
       print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
     }
     for file in files {
       let texts = Array(try readTexts(file).filter { split == nil || $0.split == split }.map(\.text).prefix(limit))
-      var similarities: [Double] = []
+      var similarities = [[Double]](repeating: [], count: quantized.count)
       for start in stride(from: 0, to: texts.count, by: 64) {
         let batch = Array(texts[start..<min(start + 64, texts.count)])
-        for (a, b) in zip(reference.embed(batch), quantized.embed(batch)) {
-          similarities.append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+        let exact = reference.embed(batch)
+        for (index, encoder) in quantized.enumerated() {
+          for (a, b) in zip(exact, encoder.embed(batch)) {
+            similarities[index].append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+          }
         }
       }
-      try report((file as NSString).lastPathComponent, similarities)
-      all += similarities
+      for (index, encoder) in quantized.enumerated() {
+        try report((file as NSString).lastPathComponent, similarities[index], encoder)
+        all[index] += similarities[index]
+      }
     }
-    if files.count > 1 { try report("all", all) }
+    if files.count > 1 { for (index, encoder) in quantized.enumerated() { try report("all", all[index], encoder) } }
   }
 
   /// A glossed student reads emoji meanings; fp32 and int8 read the same identity gloss here, which is

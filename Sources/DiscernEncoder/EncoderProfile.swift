@@ -36,7 +36,8 @@ final class StageClock {
 /// Where one message's forward pass spends its time.
 public struct EncoderProfile: Sendable {
   public let tokens: Int
-  /// Mean seconds per forward pass in each stage.
+  /// Median seconds per forward pass in each stage (medians, not means: on a shared machine a
+  /// descheduled thread lands whole milliseconds in one stage).
   public let seconds: [EncoderStage: Double]
   /// Multiply-accumulates per forward pass of each linear layer stage, over all layers.
   public let multiplyAccumulates: [EncoderStage: Int]
@@ -49,15 +50,15 @@ extension BertEncoder {
     let word = tokenizer.encode("hello")[1]
     let ids = [tokenizer.clsID] + [Int32](repeating: word, count: max(0, tokens - 2)) + [tokenizer.sepID]
     for _ in 0..<3 { _ = forward(ids: [ids], threads: threads, tagging: false) }
-    var total: [EncoderStage: UInt64] = [:]
+    var times: [EncoderStage: [UInt64]] = [:]
     for _ in 0..<max(1, runs) {
       let clock = StageClock()
       _ = forward(ids: [ids], threads: threads, tagging: false, clock: clock)
-      total.merge(clock.nanoseconds, uniquingKeysWith: +)
+      for (stage, nanoseconds) in clock.nanoseconds { times[stage, default: []].append(nanoseconds) }
     }
     let h = config.hiddenSize, i = config.intermediateSize, n = ids.count, layers = config.layers
     return EncoderProfile(
-      tokens: n, seconds: total.mapValues { Double($0) / 1e9 / Double(max(1, runs)) },
+      tokens: n, seconds: times.mapValues { Double($0.sorted()[$0.count / 2]) / 1e9 },
       multiplyAccumulates: [
         .qkv: layers * n * h * 3 * h, .attentionOut: layers * n * h * h, .ffnIn: layers * n * h * i, .ffnOut: layers * n * i * h,
       ])
@@ -98,13 +99,14 @@ public enum MultiplyAccumulatePath: String, CaseIterable, Sendable {
   }
 
   /// Multiply-accumulates per second on the calling thread's core: the best of `attempts` runs of
-  /// about 0.1 s (another process on the core only ever slows a run). 0 when unsupported.
-  public func sustainedRate(attempts: Int = 5) -> Double {
+  /// about a millisecond each. Short runs, since on a shared machine another process only ever
+  /// slows a run, and a short one is likelier to get the core to itself. 0 when unsupported.
+  public func sustainedRate(attempts: Int = 200) -> Double {
     guard isSupported else { return 0 }
     var best = 0.0
     for _ in 0..<max(1, attempts) {
       let start = DispatchTime.now().uptimeNanoseconds
-      let macs = dk_peak_run(c, 2_000_000)
+      let macs = dk_peak_run(c, 200_000)
       best = max(best, Double(macs) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
     }
     return best
