@@ -160,7 +160,8 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
 
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
 /// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
-/// float32 through OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`) or in int8 through Discern's AVX2 kernel (`precision`);
+/// float32 through OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`) or in int8 through Discern's kernels (`precision`; the
+/// instruction path `Int8Kernel`, the fastest this CPU runs unless DISCERN_KERNEL names one);
 /// attention, LayerNorm and GELU stay in float32.
 ///
 /// A batch is packed, not padded: the tokens of all messages stand in one matrix for the dense

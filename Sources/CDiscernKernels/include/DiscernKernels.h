@@ -3,7 +3,8 @@
 
 // The encoder's hot loops in C: elementwise steps that must vectorize (GELU, LayerNorm, softmax)
 // and the int8 matrix product. Every function has an AVX2 path chosen at run time and a portable
-// path that computes the same result, so the binary runs on any x86-64 (or ARM) machine.
+// path that computes the same result, so the binary runs on any x86-64 (or ARM) machine; the int8
+// product also has VNNI paths (AVX-512 VNNI, AVX-VNNI), and its caller names the path (dk_kernel).
 
 #include <stddef.h>
 #include <stdint.h>
