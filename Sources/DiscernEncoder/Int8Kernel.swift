@@ -58,8 +58,11 @@ public enum Int8Kernel: String, CaseIterable, Sendable, CustomStringConvertible 
   /// 2·255·63 but not 2·255·127.
   public var widestWeights: WeightRange { self == .avx2 ? .sevenBit : .eightBit }
 
-  /// The weights an encoder loads with on `kernel` unless told otherwise.
-  public static func defaultWeights(for kernel: Int8Kernel) -> WeightRange { kernel.widestWeights }
+  /// The weights an encoder loads with on `kernel` unless told otherwise: ±63 on every path, so that
+  /// every CPU computes the same numbers and the shipped fusion model (fit on ±63 embeddings) reads
+  /// what it was calibrated on. ±127 is 3.5× closer to fp32 (README) but moves borderline decisions;
+  /// it becomes the VNNI default once the fusion model is refit on it.
+  public static func defaultWeights(for kernel: Int8Kernel) -> WeightRange { .sevenBit }
 
   /// The path named by `DISCERN_KERNEL` in `environment` when set (it must be one this CPU runs),
   /// else the fastest.
