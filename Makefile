@@ -116,6 +116,7 @@ bench-encoder: deps model $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python Benchmarks/bench_encoder.py --encoder $(ENCODER_DIR) --bench .build/release/discern-bench \
 	  --discern $(BIN) --blas-cores Prescott
 	.build/release/discern-bench cosine --encoder $(ENCODER_DIR) --corpus $(CORPUS) --split test
+	.build/release/discern-bench roofline --encoder $(ENCODER_DIR) --tuned Models/default/encoder
 
 # Batch audits under Apache Spark (README, "Batch audits on Spark"): pyspark in local[2] pipes each
 # partition of SPARK_INPUT through `discern audit -` (release build, encoder on), then the records

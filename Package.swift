@@ -99,7 +99,7 @@ let package = Package(
     .testTarget(name: "DiscernEncoderTests", dependencies: ["DiscernEncoder", "CDiscernKernels"]),
     .testTarget(name: "DiscernModelTests", dependencies: ["Discern", "DiscernModel", "DiscernEncoder", "DiscernRules"]),
     .testTarget(name: "DiscernAuditTests", dependencies: ["DiscernAudit", "Discern", "DiscernRules"]),
-    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI", "DiscernVerdicts"]),
+    .testTarget(name: "DiscernCLITests", dependencies: ["DiscernCLI", "DiscernVerdicts", "DiscernEncoder"]),
     .testTarget(
       name: "DiscernVerdictsTests", dependencies: ["DiscernVerdicts", "DiscernModel", "DiscernRules"],
       exclude: ["Fixtures"]),

@@ -13,11 +13,12 @@
 #define DK_X86 0
 #endif
 
-// Packed weight layout: output channels in blocks of 8; within a block, for each group of 4 inputs,
-// 32 bytes = [c0: k0 k1 k2 k3, c1: k0..k3, …, c7: k0..k3]. One 32-bit broadcast of 4 activation bytes
-// against one 32-byte load then gives, through VPMADDUBSW and VPMADDWD, 8 partial dot products.
+// Packed weight layout: output channels in blocks of 16; within a block, for each group of 4 inputs,
+// 64 bytes = [c0: k0 k1 k2 k3, c1: k0..k3, …, c15: k0..k3]. One 32-bit broadcast of 4 activation bytes
+// against the block's 64 bytes gives 16 partial dot products: one zmm VPDPBUSD, or two ymm halves
+// (VPDPBUSD, or VPMADDUBSW then VPMADDWD).
 
-enum { WEIGHT_MAX = 63, BLOCK = 8, TILE = 16, ROWS = 4 };
+enum { BLOCK = 16, TILE = 16, ROWS = 4, ROWS512 = 8 };
 
 int dk_padded_inputs(int inputs) { return (inputs + 3) & ~3; }
 int dk_padded_outputs(int outputs) { return (outputs + TILE - 1) / TILE * TILE; }
@@ -28,22 +29,22 @@ size_t dk_packed_weight_bytes(int outputs, int inputs) {
 
 static inline int8_t *packed_at(int8_t *packed, int kpad, int channel, int k) {
   int block = channel / BLOCK, lane = channel % BLOCK;
-  return packed + (size_t)block * BLOCK * kpad + (size_t)(k / 4) * 32 + lane * 4 + k % 4;
+  return packed + (size_t)block * BLOCK * kpad + (size_t)(k / 4) * BLOCK * 4 + lane * 4 + k % 4;
 }
 
-void dk_quantize_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales,
-                         int32_t *sums) {
-  int kpad = dk_padded_inputs(inputs);
+void dk_quantize_weights(const float *weights, int outputs, int inputs, int weight_max, int8_t *packed,
+                         float *scales, int32_t *sums) {
+    int kpad = dk_padded_inputs(inputs);
   memset(packed, 0, dk_packed_weight_bytes(outputs, inputs));
   for (int c = 0; c < outputs; c++) {
     const float *row = weights + (size_t)c * inputs;
     float largest = 0;
     for (int k = 0; k < inputs; k++) largest = fabsf(row[k]) > largest ? fabsf(row[k]) : largest;
-    float scale = largest > 0 ? largest / WEIGHT_MAX : 1.0f;
+    float scale = largest > 0 ? largest / weight_max : 1.0f;
     int32_t sum = 0;
     for (int k = 0; k < inputs; k++) {
       long q = lrintf(row[k] / scale);
-      q = q > WEIGHT_MAX ? WEIGHT_MAX : (q < -WEIGHT_MAX ? -WEIGHT_MAX : q);
+      q = q > weight_max ? weight_max : (q < -weight_max ? -weight_max : q);
       *packed_at(packed, kpad, c, k) = (int8_t)q;
       sum += (int32_t)q;
     }
@@ -210,90 +211,230 @@ static inline float dequantize(int32_t dot, int r, int c, const float *a_scales,
   return a_scales[r] * w_scales[c] * (float)centred + (bias ? bias[c] : 0.0f);
 }
 
-void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *a_scales,
-                           const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
-                           const int32_t *w_sums, const float *bias, const dk_outlier *outliers, int outlier_count,
-                           float *out, int ldo, int column_begin, int column_end) {
+static void gemm_portable(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
+                          const int8_t *packed, const float *w_scales, const int32_t *w_sums, const float *bias,
+                          float *out, int ldo, int column_begin, int column_end) {
   int kpad = dk_padded_inputs(inputs);
-  if (column_end > outputs) column_end = outputs;
   for (int r = 0; r < rows; r++) {
     const uint8_t *a = q + (size_t)r * kpad;
-    for (int c = column_begin; c < column_end && c < outputs; c++) {
+    for (int c = column_begin; c < column_end; c++) {
       int32_t dot = 0;
       for (int k = 0; k < kpad; k++) dot += (int32_t)a[k] * (int32_t)*packed_at((int8_t *)packed, kpad, c, k);
       out[(size_t)r * ldo + c] = dequantize(dot, r, c, a_scales, a_zero_points, w_scales, w_sums, bias);
     }
   }
-  add_outliers(outliers, outlier_count, packed, kpad, w_scales, out, ldo, column_begin, column_end);
+}
+
+// ---- Which paths this CPU runs ---------------------------------------------------------------------
+
+#if DK_X86
+#include <cpuid.h>
+
+// The register state the OS saves on a context switch (XCR0): without it the registers exist but
+// their upper halves would be lost.
+__attribute__((target("xsave"))) static unsigned long long saved_state(void) { return _xgetbv(0); }
+
+static int detect(dk_kernel kernel) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
+  unsigned long long state = saved_state();
+  int ymm = (state & 0x6) == 0x6, zmm = (state & 0xe6) == 0xe6;
+  switch (kernel) {
+  case DK_KERNEL_PORTABLE: return 1;
+  case DK_KERNEL_AVX2: return dk_has_avx2();
+  case DK_KERNEL_AVX512_VNNI:
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return zmm && (b & bit_AVX512F) && (b & bit_AVX512BW) && (c & bit_AVX512VNNI);
+  case DK_KERNEL_AVX_VNNI:
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return ymm && dk_has_avx2() && (a & (1u << 4));  // CPUID.(7,1):EAX[4] is AVX-VNNI
+  }
+  return 0;
+}
+#endif
+
+int dk_kernel_supported(dk_kernel kernel) {
+#if DK_X86
+  static int cached[4] = {-1, -1, -1, -1};
+  if ((unsigned)kernel >= 4) return 0;
+  if (cached[kernel] < 0) cached[kernel] = detect(kernel);
+  return cached[kernel];
+#else
+  return kernel == DK_KERNEL_PORTABLE;
+#endif
+}
+
+dk_kernel dk_kernel_fastest(void) {
+  if (dk_kernel_supported(DK_KERNEL_AVX512_VNNI)) return DK_KERNEL_AVX512_VNNI;
+  if (dk_kernel_supported(DK_KERNEL_AVX_VNNI)) return DK_KERNEL_AVX_VNNI;
+  if (dk_kernel_supported(DK_KERNEL_AVX2)) return DK_KERNEL_AVX2;
+  return DK_KERNEL_PORTABLE;
 }
 
 #if DK_X86
-// A tile of R rows × 16 channels. R is a compile-time constant at each call site, so the loops over
-// rows unroll and the 2·R accumulators stay in registers.
+// ---- 256-bit paths: AVX2 (VPMADDUBSW + VPMADDWD) and AVX-VNNI (VPDPBUSD, VEX) --------------------
+
+// The float epilogue 8 channels at a time, in the portable path's order of operations (so the same
+// rounding): (a_scale·w_scale)·(dot − zp·w_sum) + bias.
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-tile_avx2(const int R, const uint8_t *q, int kpad, const int8_t *block0, const int8_t *block1, int32_t dots[][TILE]) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc0[ROWS], acc1[ROWS];
-  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_si256();
+dequantize8(__m256i dots, float a_scale, int32_t zero_point, const float *w_scales, const int32_t *w_sums,
+            const float *bias, float *out) {
+  __m256i centred = _mm256_sub_epi32(dots, _mm256_mullo_epi32(_mm256_set1_epi32(zero_point), _mm256_loadu_si256((const __m256i *)w_sums)));
+  __m256 scale = _mm256_mul_ps(_mm256_set1_ps(a_scale), _mm256_loadu_ps(w_scales));
+  __m256 value = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(centred));
+  _mm256_storeu_ps(out, _mm256_add_ps(value, bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps()));
+}
+
+// A tile of R rows × 16 channels and the product over columns, for one 256-bit multiply-accumulate
+// step MAC(acc, a, w). R is a compile-time constant at each call site, so the loops over rows unroll
+// and the 2·R accumulators stay in registers. A macro, since each path needs its own target: a
+// function built for AVX-VNNI must never be reached on a CPU with AVX2 alone.
+#define DK_DEFINE_YMM_GEMM(name, features, MAC)                                                                     \
+  __attribute__((target(features), always_inline)) static inline void tile_##name(                                  \
+      const int R, const uint8_t *q, int kpad, const int8_t *block, int32_t dots[][TILE]) {                         \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    (void)ones;                                                                                                     \
+    __m256i acc0[ROWS], acc1[ROWS];                                                                                 \
+    for (int r = 0; r < R; r++) acc0[r] = acc1[r] = _mm256_setzero_si256();                                         \
+    for (int k = 0; k < kpad; k += 4) {                                                                             \
+      __m256i w0 = _mm256_loadu_si256((const __m256i *)(block + k * BLOCK));                                        \
+      __m256i w1 = _mm256_loadu_si256((const __m256i *)(block + k * BLOCK + 32));                                   \
+      for (int r = 0; r < R; r++) {                                                                                 \
+        int32_t four;                                                                                               \
+        memcpy(&four, q + (size_t)r * kpad + k, 4);                                                                 \
+        __m256i a = _mm256_set1_epi32(four);                                                                        \
+        acc0[r] = MAC(acc0[r], a, w0);                                                                              \
+        acc1[r] = MAC(acc1[r], a, w1);                                                                              \
+      }                                                                                                             \
+    }                                                                                                               \
+    for (int r = 0; r < R; r++) {                                                                                   \
+      _mm256_storeu_si256((__m256i *)dots[r], acc0[r]);                                                             \
+      _mm256_storeu_si256((__m256i *)(dots[r] + 8), acc1[r]);                                                       \
+    }                                                                                                               \
+  }                                                                                                                 \
+  __attribute__((target(features))) static void gemm_##name(                                                       \
+      const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,                  \
+      const int8_t *packed, const float *w_scales, const int32_t *w_sums, const float *bias, float *out,       \
+      int ldo, int column_begin, int column_end) {                                                      \
+    int kpad = dk_padded_inputs(inputs);                                                                            \
+    for (int c0 = column_begin; c0 < column_end; c0 += TILE) {                                                      \
+      const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;                                           \
+      int width = column_end - c0 < TILE ? column_end - c0 : TILE;                                                  \
+      for (int r0 = 0; r0 < rows; r0 += ROWS) {                                                                     \
+        int32_t dots[ROWS][TILE];                                                                                   \
+        const uint8_t *a = q + (size_t)r0 * kpad;                                                                   \
+        int R = rows - r0 < ROWS ? rows - r0 : ROWS;                                                                \
+        switch (R) {                                                                                                \
+        case 4: tile_##name(4, a, kpad, block, dots); break;                                                        \
+        case 3: tile_##name(3, a, kpad, block, dots); break;                                                        \
+        case 2: tile_##name(2, a, kpad, block, dots); break;                                                        \
+        default: tile_##name(1, a, kpad, block, dots); break;                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+          float *row = out + (size_t)(r0 + r) * ldo;                                                                \
+          if (width == TILE) {                                                                                      \
+            for (int half = 0; half < TILE; half += 8)                                                              \
+              dequantize8(_mm256_loadu_si256((const __m256i *)(dots[r] + half)), a_scales[r0 + r],                  \
+                          a_zero_points[r0 + r], w_scales + c0 + half, w_sums + c0 + half,                          \
+                          bias ? bias + c0 + half : NULL, row + c0 + half);                                         \
+          } else {                                                                                                  \
+            for (int j = 0; j < width; j++)                                                                         \
+              row[c0 + j] = dequantize(dots[r][j], r0 + r, c0 + j, a_scales, a_zero_points, w_scales, w_sums, bias); \
+          }                                                                                                         \
+        }                                                                                                           \
+      }                                                                                                             \
+    }                                                                                                               \
+  }
+
+#define DK_MAC_AVX2(acc, a, w) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), ones))
+#define DK_MAC_AVX_VNNI(acc, a, w) _mm256_dpbusd_avx_epi32(acc, a, w)
+DK_DEFINE_YMM_GEMM(avx2, "avx2,fma", DK_MAC_AVX2)
+DK_DEFINE_YMM_GEMM(avx_vnni, "avx2,fma,avxvnni", DK_MAC_AVX_VNNI)
+
+// ---- 512-bit path: AVX-512 VNNI (VPDPBUSD on zmm) -------------------------------------------------
+
+#define DK_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
+
+// A tile of R rows × 16 channels: one 64-byte load of the block per group of 4 inputs, one VPDPBUSD
+// per row, so R accumulators (up to 8: the loads stay well under one per multiply).
+DK_512 __attribute__((always_inline)) static inline void tile_avx512_vnni(const int R, const uint8_t *q, int kpad,
+                                                                            const int8_t *block, __m512i acc[]) {
+  for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_si512();
   for (int k = 0; k < kpad; k += 4) {
-    __m256i w0 = _mm256_loadu_si256((const __m256i *)(block0 + k * BLOCK));
-    __m256i w1 = _mm256_loadu_si256((const __m256i *)(block1 + k * BLOCK));
+    __m512i w = _mm512_loadu_si512((const void *)(block + k * BLOCK));
     for (int r = 0; r < R; r++) {
       int32_t four;
       memcpy(&four, q + (size_t)r * kpad + k, 4);
-      __m256i a = _mm256_set1_epi32(four);
-      acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w0), ones));
-      acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w1), ones));
+      acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(four), w);
     }
-  }
-  for (int r = 0; r < R; r++) {
-    _mm256_storeu_si256((__m256i *)dots[r], acc0[r]);
-    _mm256_storeu_si256((__m256i *)(dots[r] + BLOCK), acc1[r]);
   }
 }
 
-__attribute__((target("avx2,fma"))) static void
-gemm_avx2(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
-          const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums, const float *bias,
-          const dk_outlier *outliers, int outlier_count, float *out, int ldo, int column_begin, int column_end) {
+DK_512 static void gemm_avx512_vnni(const uint8_t *q, int rows, int inputs, const float *a_scales,
+                                    const int32_t *a_zero_points, const int8_t *packed, const float *w_scales,
+                                    const int32_t *w_sums, const float *bias, float *out, int ldo, int column_begin,
+                                    int column_end) {
   int kpad = dk_padded_inputs(inputs);
-  if (column_end > outputs) column_end = outputs;
   for (int c0 = column_begin; c0 < column_end; c0 += TILE) {
-    const int8_t *block0 = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
-    const int8_t *block1 = block0 + (size_t)BLOCK * kpad;
+    const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
     int width = column_end - c0 < TILE ? column_end - c0 : TILE;
-    for (int r0 = 0; r0 < rows; r0 += ROWS) {
-      int32_t dots[ROWS][TILE];
+    // The last tile's channels past `outputs` are masked off: scales, sums and bias end there.
+    __mmask16 mask = (__mmask16)(width == TILE ? 0xffff : (1u << width) - 1);
+    __m512 scales = _mm512_maskz_loadu_ps(mask, w_scales + c0);
+    __m512i sums = _mm512_maskz_loadu_epi32(mask, w_sums + c0);
+    __m512 biases = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
+    for (int r0 = 0; r0 < rows; r0 += ROWS512) {
+      __m512i acc[ROWS512];
       const uint8_t *a = q + (size_t)r0 * kpad;
-      switch (rows - r0 < ROWS ? rows - r0 : ROWS) {
-      case 4: tile_avx2(4, a, kpad, block0, block1, dots); break;
-      case 3: tile_avx2(3, a, kpad, block0, block1, dots); break;
-      case 2: tile_avx2(2, a, kpad, block0, block1, dots); break;
-      default: tile_avx2(1, a, kpad, block0, block1, dots); break;
+      int R = rows - r0 < ROWS512 ? rows - r0 : ROWS512;
+      switch (R) {
+      case 8: tile_avx512_vnni(8, a, kpad, block, acc); break;
+      case 7: tile_avx512_vnni(7, a, kpad, block, acc); break;
+      case 6: tile_avx512_vnni(6, a, kpad, block, acc); break;
+      case 5: tile_avx512_vnni(5, a, kpad, block, acc); break;
+      case 4: tile_avx512_vnni(4, a, kpad, block, acc); break;
+      case 3: tile_avx512_vnni(3, a, kpad, block, acc); break;
+      case 2: tile_avx512_vnni(2, a, kpad, block, acc); break;
+      default: tile_avx512_vnni(1, a, kpad, block, acc); break;
       }
-      int R = rows - r0 < ROWS ? rows - r0 : ROWS;
       for (int r = 0; r < R; r++) {
-        float *row = out + (size_t)(r0 + r) * ldo;
-        for (int j = 0; j < width; j++)
-          row[c0 + j] = dequantize(dots[r][j], r0 + r, c0 + j, a_scales, a_zero_points, w_scales, w_sums, bias);
+        // The portable path's order of operations: (a_scale·w_scale)·(dot − zp·w_sum) + bias.
+        __m512i centred = _mm512_sub_epi32(acc[r], _mm512_mullo_epi32(_mm512_set1_epi32(a_zero_points[r0 + r]), sums));
+        __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a_scales[r0 + r]), scales);
+        __m512 value = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(centred)), biases);
+        _mm512_mask_storeu_ps(out + (size_t)(r0 + r) * ldo + c0, mask, value);
       }
     }
   }
-  add_outliers(outliers, outlier_count, packed, kpad, w_scales, out, ldo, column_begin, column_end);
 }
 #endif
 
-void dk_gemm_u8s8(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
-                  const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums,
-                  const float *bias, const dk_outlier *outliers, int outlier_count, float *out, int ldo,
-                  int column_begin, int column_end) {
+void dk_gemm_u8s8(dk_kernel kernel, const uint8_t *q, int rows, int inputs, const float *a_scales,
+                  const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
+                  const int32_t *w_sums, const float *bias, const dk_outlier *outliers, int outlier_count, float *out,
+                  int ldo, int column_begin, int column_end) {
+  if (column_end > outputs) column_end = outputs;
+  // A path the CPU lacks would stop the process on its first instruction.
+  if (!dk_kernel_supported(kernel)) kernel = DK_KERNEL_PORTABLE;
+  switch (kernel) {
 #if DK_X86
-  if (dk_has_avx2()) {
-    gemm_avx2(q, rows, inputs, a_scales, a_zero_points, packed, outputs, w_scales, w_sums, bias, outliers,
-              outlier_count, out, ldo, column_begin, column_end);
-    return;
-  }
+  case DK_KERNEL_AVX512_VNNI:
+    gemm_avx512_vnni(q, rows, inputs, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, column_begin,
+                     column_end);
+    break;
+  case DK_KERNEL_AVX_VNNI:
+    gemm_avx_vnni(q, rows, inputs, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, column_begin,
+                  column_end);
+    break;
+  case DK_KERNEL_AVX2:
+    gemm_avx2(q, rows, inputs, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, column_begin,
+              column_end);
+    break;
 #endif
-  dk_gemm_u8s8_portable(q, rows, inputs, a_scales, a_zero_points, packed, outputs, w_scales, w_sums, bias, outliers,
-                        outlier_count, out, ldo, column_begin, column_end);
+  default:
+    gemm_portable(q, rows, inputs, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, column_begin,
+                  column_end);
+    break;
+  }
+  add_outliers(outliers, outlier_count, packed, dk_padded_inputs(inputs), w_scales, out, ldo, column_begin, column_end);
 }

@@ -9,13 +9,19 @@ import Foundation
 ///     discern-bench patterns --rules Rules
 ///         the compiled patterns as JSON, for peers that run the same patterns
 ///     discern-bench encoder --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--tokens 32] [--runs 50] [--threads 1]
-///                           [--precision fp32|int8] [--batch 1] [--read yes]
-///         median latency of a batch of messages of exactly N tokens, throughput, peak memory and the
-///         OpenBLAS core type, as one JSON line
+///                           [--precision fp32|int8] [--weights 63|127] [--batch 1] [--read yes]
+///         median latency of a batch of messages of exactly N tokens, throughput and peak memory, the
+///         int8 kernel path that ran (DISCERN_KERNEL forces one) and the OpenBLAS core type, as one JSON line
+///     discern-bench roofline --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--weights 63|127]
+///                            [--runs 50]
+///         this core's sustained multiply-accumulate rate per instruction path, then per forward pass of
+///         one message (32 and 128 tokens, one thread) each linear layer's achieved int8 rate as a share
+///         of its path's peak, and where the rest of the time goes; JSON lines
 ///     discern-bench startup --encoder .models/all-MiniLM-L6-v2 [--tuned Models/default/encoder] [--runs 5]
 ///         what the encoder's fingerprint (every byte of the weights and vocabulary) costs at start-up:
 ///         median load time, median fingerprint time over the same files, and their ratio, as one JSON line
-///     discern-bench cosine --corpus FILE.jsonl|DIR [--split test] [--limit N] [--threads 2]
+///     discern-bench cosine --corpus FILE.jsonl|DIR [--encoder DIR] [--tuned DIR] [--weights 63,127] [--split test]
+///                          [--limit N] [--threads 2]
 ///         cosine of int8 to fp32 pooled embeddings over the corpus texts, one JSON line per file
 enum Bench {
   static func main() throws {
@@ -27,11 +33,28 @@ enum Bench {
       options[String(key.dropFirst(2))] = arguments[1]
       arguments.removeFirst(2)
     }
+    // --weights 63|127, or for cosine a list (63,127) compared against one fp32 pass.
+    var ranges: [WeightRange] = []
+    for name in (options["weights"] ?? "").split(separator: ",") {
+      guard let range = WeightRange(rawValue: String(name)) else {
+        FileHandle.standardError.write(Data("discern-bench: --weights '\(name)' is not a weight range; use 63 or 127\n".utf8))
+        exit(2)
+      }
+      ranges.append(range)
+    }
+    let weights = ranges.first
     if command == "cosine" {
       guard let corpus = options["corpus"] else { usage() }
       try cosineToFloat(
-        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", corpus: corpus, split: options["split"],
-        limit: Int(options["limit"] ?? "") ?? .max, threads: Int(options["threads"] ?? "2") ?? 2)
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], ranges: ranges.isEmpty ? [nil] : ranges,
+        corpus: corpus,
+        split: options["split"], limit: Int(options["limit"] ?? "") ?? .max, threads: Int(options["threads"] ?? "2") ?? 2)
+      return
+    }
+    if command == "roofline" {
+      try roofline(
+        folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], weights: weights,
+        runs: Int(options["runs"] ?? "50") ?? 50)
       return
     }
     if command == "startup" {
@@ -44,8 +67,8 @@ enum Bench {
       try benchEncoder(
         folder: options["encoder"] ?? ".models/all-MiniLM-L6-v2", tuned: options["tuned"], tokens: Int(options["tokens"] ?? "32") ?? 32,
         runs: Int(options["runs"] ?? "50") ?? 50, threads: Int(options["threads"] ?? "1") ?? 1,
-        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, batch: Int(options["batch"] ?? "1") ?? 1,
-        reading: options["read"] == "yes")
+        precision: Precision(rawValue: options["precision"] ?? "fp32") ?? .fp32, weights: weights,
+        batch: Int(options["batch"] ?? "1") ?? 1, reading: options["read"] == "yes")
       return
     }
     let rules = options["rules"] ?? "Rules"
@@ -85,12 +108,14 @@ enum Bench {
   /// With `reading`, each run is what a decision costs: tokenizing a message of exactly `tokens`
   /// tokens and reading it (the span tagger included, when the tuned encoder has one).
   static func benchEncoder(
-    folder: String, tuned: String?, tokens: Int, runs: Int, threads: Int, precision: Precision, batch: Int, reading: Bool = false
+    folder: String, tuned: String?, tokens: Int, runs: Int, threads: Int, precision: Precision, weights: WeightRange?, batch: Int,
+    reading: Bool = false
   ) throws {
     let loadStart = DispatchTime.now().uptimeNanoseconds
     // A glossed student reads emoji meanings; the bench's messages have no emoji, so the gloss is the identity.
     let encoder = try BertEncoder(
-      folder: folder, tuned: tuned, precision: precision, maxLength: max(tokens, 128), threads: threads, gloss: InputGloss(identity: "bench") { $0 })
+      folder: folder, tuned: tuned, precision: precision, maxLength: max(tokens, 128), threads: threads, gloss: benchGloss,
+      weights: weights)
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let word = encoder.tokenizer.encode("hello")[1]
     let ids = [encoder.tokenizer.clsID] + [Int32](repeating: word, count: tokens - 2) + [encoder.tokenizer.sepID]
@@ -112,6 +137,7 @@ enum Bench {
       "min_ms": times[0], "load_seconds": loadSeconds, "precision": precision.rawValue, "batch": batch,
       "messages_per_second": Double(batch) / (times[times.count / 2] / 1000), "peak_rss_mb": peakResidentMegabytes(),
       "layers": encoder.config.layers, "blas_core": BlasCore.current?.name ?? "none",
+      "kernel": encoder.int8?.kernel.rawValue ?? "fp32", "weights": encoder.int8?.weights.rawValue ?? "fp32",
     ]
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
@@ -119,38 +145,84 @@ enum Bench {
 
   /// Cosine of int8 to fp32 pooled embeddings over the texts of one split of each corpus file (a
   /// file, or every .jsonl in a folder), one JSON line per file and one for all.
-  static func cosineToFloat(folder: String, corpus: String, split: String?, limit: Int, threads: Int) throws {
-    let reference = try BertEncoder(folder: folder, precision: .fp32, threads: threads)
-    let quantized = try BertEncoder(folder: folder, precision: .int8, threads: threads)
+  static func cosineToFloat(
+    folder: String, tuned: String?, ranges: [WeightRange?], corpus: String, split: String?, limit: Int, threads: Int
+  ) throws {
+    let reference = try BertEncoder(folder: folder, tuned: tuned, precision: .fp32, threads: threads, gloss: benchGloss)
+    let quantized = try ranges.map {
+      try BertEncoder(folder: folder, tuned: tuned, precision: .int8, threads: threads, gloss: benchGloss, weights: $0)
+    }
     var isFolder: ObjCBool = false
     _ = FileManager.default.fileExists(atPath: corpus, isDirectory: &isFolder)
     let files = isFolder.boolValue
       ? try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".jsonl") }.sorted().map { corpus + "/" + $0 }
       : [corpus]
-    var all: [Double] = []
-    func report(_ name: String, _ similarities: [Double]) throws {
+    var all = [[Double]](repeating: [], count: quantized.count)
+    func report(_ name: String, _ similarities: [Double], _ encoder: BertEncoder) throws {
       let sorted = similarities.sorted()
       guard !sorted.isEmpty else { return }
       let figures: [String: Any] = [
         "corpus": name, "split": split ?? "all", "messages": sorted.count, "mean": sorted.reduce(0, +) / Double(sorted.count),
         "min": sorted[0], "p1": sorted[sorted.count / 100], "median": sorted[sorted.count / 2],
-        "below_0_99": sorted.filter { $0 < 0.99 }.count,
+        "below_0_99": sorted.filter { $0 < 0.99 }.count, "kernel": encoder.int8?.kernel.rawValue ?? "",
+        "weights": encoder.int8?.weights.rawValue ?? "", "encoder": tuned ?? folder,
       ]
       print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
     }
     for file in files {
       let texts = Array(try readTexts(file).filter { split == nil || $0.split == split }.map(\.text).prefix(limit))
-      var similarities: [Double] = []
+      var similarities = [[Double]](repeating: [], count: quantized.count)
       for start in stride(from: 0, to: texts.count, by: 64) {
         let batch = Array(texts[start..<min(start + 64, texts.count)])
-        for (a, b) in zip(reference.embed(batch), quantized.embed(batch)) {
-          similarities.append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+        let exact = reference.embed(batch)
+        for (index, encoder) in quantized.enumerated() {
+          for (a, b) in zip(exact, encoder.embed(batch)) {
+            similarities[index].append(Double(zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+          }
         }
       }
-      try report((file as NSString).lastPathComponent, similarities)
-      all += similarities
+      for (index, encoder) in quantized.enumerated() {
+        try report((file as NSString).lastPathComponent, similarities[index], encoder)
+        all[index] += similarities[index]
+      }
     }
-    if files.count > 1 { try report("all", all) }
+    if files.count > 1 { for (index, encoder) in quantized.enumerated() { try report("all", all[index], encoder) } }
+  }
+
+  /// A glossed student reads emoji meanings; fp32 and int8 read the same identity gloss here, which is
+  /// all a comparison between them needs.
+  static let benchGloss = InputGloss(identity: "bench") { $0 }
+
+  /// Peak multiply-accumulate rates of this core, then each linear layer's achieved int8 rate.
+  static func roofline(folder: String, tuned: String?, weights: WeightRange?, runs: Int) throws {
+    var peaks: [MultiplyAccumulatePath: Double] = [:]
+    for path in MultiplyAccumulatePath.allCases {
+      guard path.isSupported else {
+        print(#"{"bench":"roofline","path":"\#(path.rawValue)","supported":false}"#)
+        continue
+      }
+      peaks[path] = path.sustainedRate()
+      print(#"{"bench":"roofline","path":"\#(path.rawValue)","gmac_per_second":\#(String(format: "%.1f", peaks[path]! / 1e9))}"#)
+    }
+    let encoder = try BertEncoder(folder: folder, tuned: tuned, precision: .int8, threads: 1, gloss: benchGloss, weights: weights)
+    let kernel = encoder.int8!.kernel
+    let peak = MultiplyAccumulatePath(kernel).flatMap { peaks[$0] }
+    for tokens in [32, 128] {
+      let profile = encoder.profile(tokens: tokens, runs: runs)
+      let total = profile.seconds.values.reduce(0, +)
+      var figures: [String: Any] = [
+        "bench": "roofline-encoder", "tokens": tokens, "kernel": kernel.rawValue, "weights": encoder.int8!.weights.rawValue,
+        "layers": encoder.config.layers, "total_ms": total * 1000,
+      ]
+      for stage in EncoderStage.allCases { figures["\(stage.rawValue)_ms"] = (profile.seconds[stage] ?? 0) * 1000 }
+      for stage in EncoderStage.products {
+        let rate = Double(profile.multiplyAccumulates[stage]!) / (profile.seconds[stage] ?? .infinity)
+        figures["\(stage.rawValue)_gmac_per_second"] = rate / 1e9
+        if let peak { figures["\(stage.rawValue)_percent_of_peak"] = 100 * rate / peak }
+      }
+      let data = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+    }
   }
 
   struct Line: Decodable {

@@ -22,6 +22,12 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
   /// A vocabulary that assigns token ids past the last row of the embedding table: such a token
   /// would be read from outside the table.
   case vocabularyExceedsEmbeddings(vocabulary: String, highestID: Int, weights: String, table: String, rows: Int)
+  /// DISCERN_KERNEL names no int8 kernel path.
+  case unknownKernel(String)
+  /// DISCERN_KERNEL (or the caller) asked for a path this CPU does not run.
+  case kernelUnsupported(Int8Kernel)
+  /// Weights wider than the chosen path multiplies exactly.
+  case weightRangeUnsupported(kernel: Int8Kernel, range: WeightRange)
 
   public var description: String {
     switch self {
@@ -44,6 +50,16 @@ public enum EncoderError: Error, Equatable, CustomStringConvertible {
     case .vocabularyExceedsEmbeddings(let vocabulary, let highestID, let weights, let table, let rows):
       "'\(vocabulary)' assigns token ids up to \(highestID), but the embedding table '\(table)' in '\(weights)' has "
         + "\(rows) rows (ids 0 to \(rows - 1)); use the vocab.txt the weights were exported with ('make model' for the default)"
+    case .unknownKernel(let name):
+      "\(Int8Kernel.environmentVariable)='\(name)' names no int8 kernel path; use one of "
+        + "\(Int8Kernel.allCases.map(\.rawValue).joined(separator: ", ")), or unset it for the fastest this CPU runs "
+        + "(\(Int8Kernel.fastest))"
+    case .kernelUnsupported(let kernel):
+      "the int8 kernel path '\(kernel)' needs \(kernel.requirement), which this CPU lacks; this CPU runs "
+        + "\(Int8Kernel.supported.map(\.rawValue).joined(separator: ", ")) (unset \(Int8Kernel.environmentVariable) for the fastest)"
+    case .weightRangeUnsupported(let kernel, let range):
+      "the int8 kernel path '\(kernel)' multiplies weights up to \(kernel.widestWeights) exactly, not \(range) "
+        + "(its 16-bit pair sums would saturate); use weight range \(kernel.widestWeights.rawValue) or a VNNI path"
     }
   }
 }
@@ -144,7 +160,8 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
 
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
 /// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
-/// float32 through Discern's packed-weight kernel (`dk_sgemm_packed`) or in int8 through its int8 kernel (`precision`); attention's
+/// float32 through Discern's packed-weight kernel (`dk_sgemm_packed`) or in int8 through its int8 kernels (`precision`; the
+/// instruction path `Int8Kernel`, the fastest this CPU runs unless DISCERN_KERNEL names one); attention's
 /// small products run on OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`);
 /// attention, LayerNorm and GELU stay in float32.
 ///
@@ -158,6 +175,17 @@ public final class BertEncoder: @unchecked Sendable {
   public let tokenizer: WordPieceTokenizer
   public let folder: String
   public let precision: Precision
+  /// The int8 product's instruction path and weight width (nil in fp32).
+  public let int8: (kernel: Int8Kernel, weights: WeightRange)?
+  /// What the embeddings' numbers depend on besides the weights: "fp32", "int8" (weights ±63, what
+  /// every path computes alike), "int8w127". Caches of embeddings key on it.
+  public var arithmetic: String {
+    switch int8?.weights {
+    case nil: "fp32"
+    case .sevenBit?: "int8"
+    case .eightBit?: "int8w127"
+    }
+  }
   /// Threads for one batch: a batch of several messages is split between them; a single message has
   /// its matrix products split by output columns. OpenBLAS itself always runs single-threaded.
   public let threads: Int
@@ -200,12 +228,22 @@ public final class BertEncoder: @unchecked Sendable {
   /// with the lexicon); a tuned encoder whose config names a gloss refuses to load without it.
   public init(
     folder: String, tuned: String? = nil, precision: Precision = .fp32, maxLength: Int = 128, threads: Int = 1,
-    gloss: InputGloss? = nil
+    gloss: InputGloss? = nil, kernel: Int8Kernel? = nil, weights: WeightRange? = nil
   ) throws(EncoderError) {
     if let problem = dk_blas_load() { throw .blasUnavailable(String(cString: problem)) }
     self.folder = folder
     tunedFolder = tuned
     self.precision = precision
+    if precision == .int8 {
+      let path: Int8Kernel
+      if let kernel { path = kernel } else { path = try Int8Kernel.chosen() }
+      guard path.isSupported else { throw .kernelUnsupported(path) }
+      let range = weights ?? Int8Kernel.defaultWeights(for: path)
+      guard range.limit <= path.widestWeights.limit else { throw .weightRangeUnsupported(kernel: path, range: range) }
+      int8 = (path, range)
+    } else {
+      int8 = nil
+    }
     self.threads = max(1, threads)
     for file in ["config.json", "vocab.txt", "model.safetensors"]
     where !FileManager.default.fileExists(atPath: folder + "/" + file) {
@@ -321,6 +359,7 @@ public final class BertEncoder: @unchecked Sendable {
     func t(_ name: String, _ shape: [Int]) throws(SafeTensorsError) -> [Float] {
       try file.floats(prefix + name, shape: shape)
     }
+    let int8 = self.int8
     func dense(_ names: [String], outputs: Int, inputs: Int) throws(SafeTensorsError) -> DenseLayer {
       var weight: [Float] = []
       var bias: [Float] = []
@@ -329,7 +368,7 @@ public final class BertEncoder: @unchecked Sendable {
         bias += try l(name + ".bias", [outputs / names.count])
       }
       return weight.withUnsafeBufferPointer {
-        DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, precision: precision)
+        DenseLayer(weight: $0, bias: bias, outputs: outputs, inputs: inputs, int8: int8)
       }
     }
     let wordTable = prefix + "embeddings.word_embeddings.weight"
@@ -480,7 +519,7 @@ public final class BertEncoder: @unchecked Sendable {
     var joined: (pooled: [[Float]], tags: [[[Float]]]) { (slots.flatMap(\.pooled), slots.flatMap(\.tags)) }
   }
 
-  func forward(ids batch: [[Int32]], threads: Int, tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
+  func forward(ids batch: [[Int32]], threads: Int, tagging: Bool, clock: StageClock? = nil) -> (pooled: [[Float]], tags: [[[Float]]]) {
     let h = config.hiddenSize
     let lengths = batch.map(\.count)
     let rows = lengths.reduce(0, +)
@@ -497,7 +536,8 @@ public final class BertEncoder: @unchecked Sendable {
       r += ids.count
     }
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
-    for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads) }
+    clock?.charge(.embeddings)
+    for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads, clock: clock) }
     // The span tagger reads each token's last-layer state.
     var tags: [[[Float]]] = []
     if tagging, let tagger {
@@ -523,15 +563,16 @@ public final class BertEncoder: @unchecked Sendable {
       pooled.append(v.map { $0 * scale })
       r += n
     }
+    clock?.charge(.pooling)
     return (pooled, tags)
   }
 
-  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int) {
+  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int, clock: StageClock? = nil) {
     let h = config.hiddenSize, heads = config.heads, d = h / heads
     let x = work.x.baseAddress!, qkv = work.qkv.baseAddress!, context = work.context.baseAddress!
     let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!, scores = work.scores.baseAddress!
     // Q, K, V for every token at once.
-    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads)
+    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads, clock: clock, stage: .qkv)
     let scale = 1 / Float(d).squareRoot()
     var start = 0
     for n in lengths {
@@ -549,11 +590,15 @@ public final class BertEncoder: @unchecked Sendable {
       }
       start += n
     }
-    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads)
+    clock?.charge(.attention)
+    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads, clock: clock, stage: .attentionOut)
     dk_add_layernorm(attended, x, Int32(rows), Int32(h), layer.attentionNorm.weight, layer.attentionNorm.bias, config.layerNormEps)
-    layer.intermediate.apply(attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads)
+    clock?.charge(.layerNorm)
+    layer.intermediate.apply(attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads, clock: clock, stage: .ffnIn)
     dk_gelu(hidden, rows * config.intermediateSize)
-    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads)
+    clock?.charge(.gelu)
+    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads, clock: clock, stage: .ffnOut)
     dk_add_layernorm(x, attended, Int32(rows), Int32(h), layer.outputNorm.weight, layer.outputNorm.bias, config.layerNormEps)
+    clock?.charge(.layerNorm)
   }
 }

@@ -1,7 +1,7 @@
 import CDiscernKernels
 import Dispatch
 
-/// How the encoder's linear layers compute: float32 through OpenBLAS, or int8 through Discern's own
+/// How the encoder's linear layers compute: float32 or int8, both through Discern's own kernels
 /// kernel (weights per output channel, activations per row, quantized on the fly).
 public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
   case fp32, int8
@@ -22,26 +22,31 @@ struct DenseLayer: @unchecked Sendable {
     case int8(PackedInt8Weights)
   }
 
-  /// `weight` is [outputs, inputs] as PyTorch stores it.
-  init(weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int, precision: Precision) {
+  /// `weight` is [outputs, inputs] as PyTorch stores it; `int8` nil means fp32.
+  init(
+    weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int,
+    int8: (kernel: Int8Kernel, weights: WeightRange)?
+  ) {
     self.inputs = inputs
     self.outputs = outputs
     self.bias = bias
-    switch precision {
-    case .fp32:
+    switch int8 {
+    case nil:
       var packed = [Float](repeating: 0, count: dk_packed_sgemm_floats(Int32(outputs), Int32(inputs)))
       dk_pack_sgemm_weights(weight.baseAddress, Int32(outputs), Int32(inputs), &packed)
       weights = .fp32(packed: packed)
-    case .int8:
-      weights = .int8(PackedInt8Weights(weight: weight, bias: bias, outputs: outputs, inputs: inputs))
+    case let (kernel, range)?:
+      weights = .int8(PackedInt8Weights(weight: weight, bias: bias, outputs: outputs, inputs: inputs, kernel: kernel, range: range))
     }
   }
 
   /// Writes `rows` outputs for `rows` inputs. `scratch` holds the quantized activations (int8 only).
+  /// With a `clock`, the quantization is charged to `.quantize` and the product to `stage`.
   func apply(
     _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: QuantizedRows,
-    threads: Int
+    threads: Int, clock: StageClock? = nil, stage: EncoderStage
   ) {
+    defer { clock?.charge(stage) }
     let tiles = (outputs + 15) / 16
     let parts = max(1, min(threads, tiles))
     let out = OutputPointer(pointer: output)
@@ -65,10 +70,11 @@ struct DenseLayer: @unchecked Sendable {
       let outliers = dk_quantize_rows(
         input, Int32(rows), Int32(inputs), scratch.threshold, scratch.values, scratch.scales, scratch.zeroPoints,
         scratch.outliers, Int32(scratch.outlierCapacity))
+      clock?.charge(.quantize)
       let run: @Sendable (Int) -> Void = { part in
         let range = columns(part)
         dk_gemm_u8s8(
-          scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
+          packed.kernel.c, scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
           Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer,
           Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
       }
@@ -82,20 +88,23 @@ private struct InputPointer: @unchecked Sendable { let pointer: UnsafePointer<Fl
 /// The output of one product, written by several threads in disjoint column ranges.
 private struct OutputPointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
 
-/// Packed 7-bit weights with their per-channel scales and sums, and the bias (see DiscernKernels.h).
+/// Packed int8 weights with their per-channel scales and sums, the bias, and the path that multiplies
+/// them (see DiscernKernels.h).
 final class PackedInt8Weights: @unchecked Sendable {
+  let kernel: Int8Kernel
   let values: UnsafeMutablePointer<Int8>
   let scales: UnsafeMutablePointer<Float>
   let sums: UnsafeMutablePointer<Int32>
   let bias: UnsafeMutablePointer<Float>
 
-  init(weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int) {
+  init(weight: UnsafeBufferPointer<Float>, bias: [Float], outputs: Int, inputs: Int, kernel: Int8Kernel, range: WeightRange) {
+    self.kernel = kernel
     values = .allocate(capacity: dk_packed_weight_bytes(Int32(outputs), Int32(inputs)))
     scales = .allocate(capacity: outputs)
     sums = .allocate(capacity: outputs)
     self.bias = .allocate(capacity: outputs)
     self.bias.initialize(from: bias, count: outputs)
-    dk_quantize_weights(weight.baseAddress, Int32(outputs), Int32(inputs), values, scales, sums)
+    dk_quantize_weights(weight.baseAddress, Int32(outputs), Int32(inputs), range.limit, values, scales, sums)
   }
 
   deinit {

@@ -1,7 +1,7 @@
 import DiscernEncoder
 import Foundation
 
-/// Pooled embeddings of a corpus file, computed once per encoder, precision and file content and
+/// Pooled embeddings of a corpus file, computed once per encoder, arithmetic (precision, int8 weight range) and file content and
 /// kept in `.models/cache` (git-ignored): training and evaluation both need every row's embedding,
 /// and computing them is most of the time either takes.
 public struct EmbeddingCache: Sendable {
@@ -16,7 +16,7 @@ public struct EmbeddingCache: Sendable {
     let h = encoder.config.hiddenSize
     // A glossed encoder's embeddings depend on the lexicon too.
     let reads = encoder.inputIdentity.map { "-" + $0.replacingOccurrences(of: ":", with: "-") } ?? ""
-    let key = "\(encoder.fingerprint.replacingOccurrences(of: ":", with: "-"))-\(encoder.precision)\(reads)"
+    let key = "\(encoder.fingerprint.replacingOccurrences(of: ":", with: "-"))-\(encoder.arithmetic)\(reads)"
     let name = (file as NSString).lastPathComponent
     let path = "\(folder)/\(key)/\(name)-\(fingerprint.dropFirst(8)).f32"
     if let data = FileManager.default.contents(atPath: path), data.count == texts.count * h * 4 {

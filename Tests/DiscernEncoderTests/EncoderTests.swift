@@ -46,6 +46,20 @@ struct EncoderTests {
     }
   }
 
+  /// The whole encoder on each path this CPU runs, at each weight range the path multiplies exactly,
+  /// gives the portable path's embeddings bit for bit (the products are exact; the rest is shared code).
+  @Test func everyKernelPathEmbedsAsThePortablePathDoesAtTheSameWeights() throws {
+    let texts = Self.reference.prefix(6).map(\.text)
+    for weights in WeightRange.allCases {
+      let portable = try BertEncoder(folder: encoderFolder, precision: .int8, kernel: .portable, weights: weights).embed(texts)
+      for kernel in Int8Kernel.supported where kernel != .portable && weights.limit <= kernel.widestWeights.limit {
+        let encoder = try BertEncoder(folder: encoderFolder, precision: .int8, threads: 2, kernel: kernel, weights: weights)
+        #expect(encoder.int8?.kernel == kernel && encoder.int8?.weights == weights)
+        #expect(encoder.embed(texts) == portable, "\(kernel) at \(weights)")
+      }
+    }
+  }
+
   @Test func theFingerprintIdentifiesTheWeights() throws {
     let encoder = try #require(Self.encoder)
     #expect(encoder.fingerprint.hasPrefix("fnv1a64:"))

@@ -3,7 +3,8 @@
 
 // The encoder's hot loops in C: elementwise steps that must vectorize (GELU, LayerNorm, softmax)
 // and the int8 matrix product. Every function has an AVX2 path chosen at run time and a portable
-// path that computes the same result, so the binary runs on any x86-64 (or ARM) machine.
+// path that computes the same result, so the binary runs on any x86-64 (or ARM) machine; the int8
+// product also has VNNI paths (AVX-512 VNNI, AVX-VNNI), and its caller names the path (dk_kernel).
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,10 +28,26 @@ void dk_softmax_rows(float *x, int rows, int width);
 
 // ---- int8 linear layers -------------------------------------------------------------------------
 //
-// Weights are quantized symmetrically per output channel to 7 bits ([-63, 63]); activations are
-// quantized per row, asymmetrically, to 8 bits ([0, 255]) with a zero point. 7-bit weights keep every
-// pair sum of VPMADDUBSW (u8·s8 + u8·s8) under 32767, so the integer product is exact: no
-// saturation, and the AVX2 and portable paths agree bit for bit.
+// Weights are quantized symmetrically per output channel to [-weight_max, weight_max]; activations
+// are quantized per row, asymmetrically, to 8 bits ([0, 255]) with a zero point. The integer product
+// is exact on every path, so all paths agree bit for bit at the same weights:
+// - VPDPBUSD (AVX-512 VNNI, AVX-VNNI) sums four u8·s8 products straight into 32 bits: any weight_max
+//   up to 127 is exact.
+// - VPMADDUBSW (AVX2) first sums pairs into a saturating 16-bit lane: only weight_max ≤ 63 keeps
+//   every pair (2·255·63 = 32130) under 32767. With 127 it would saturate, so AVX2 needs 63.
+
+/// The instruction paths of the int8 product.
+typedef enum {
+  DK_KERNEL_PORTABLE = 0,
+  DK_KERNEL_AVX2 = 1,
+  DK_KERNEL_AVX512_VNNI = 2,
+  DK_KERNEL_AVX_VNNI = 3,
+} dk_kernel;
+
+/// 1 when this CPU (and its OS, for the register state) runs `kernel`.
+int dk_kernel_supported(dk_kernel kernel);
+/// The fastest supported path: AVX-512 VNNI, then AVX-VNNI, then AVX2, then portable.
+dk_kernel dk_kernel_fastest(void);
 
 /// Inputs rounded up to a multiple of 4 (one 32-bit lane of u8/s8 values).
 int dk_padded_inputs(int inputs);
@@ -39,11 +56,11 @@ int dk_padded_outputs(int outputs);
 /// Bytes of packed weights for an outputs × inputs matrix.
 size_t dk_packed_weight_bytes(int outputs, int inputs);
 
-/// Quantizes `weights` (outputs × inputs, row-major as in PyTorch) into `packed`
-/// (dk_packed_weight_bytes), per-channel `scales` and per-channel sums of the quantized values
-/// (both `outputs` long).
-void dk_quantize_weights(const float *weights, int outputs, int inputs, int8_t *packed, float *scales,
-                         int32_t *sums);
+/// Quantizes `weights` (outputs × inputs, row-major as in PyTorch) to [-weight_max, weight_max] into
+/// `packed` (dk_packed_weight_bytes), per-channel `scales` and per-channel sums of the quantized
+/// values (both `outputs` long). weight_max is 63 for the AVX2 path, up to 127 for the others.
+void dk_quantize_weights(const float *weights, int outputs, int inputs, int weight_max, int8_t *packed,
+                         float *scales, int32_t *sums);
 
 /// An activation set aside from quantization: rows of a transformer carry a few values tens of times
 /// larger than the rest (in fixed channels; the [CLS] row most of all), and an 8-bit range stretched
@@ -62,17 +79,32 @@ int dk_quantize_rows(const float *x, int rows, int inputs, float threshold, uint
 /// out[r, c] = a_scale[r]·w_scale[c]·(Σ q[r,k]·w[c,k] − zp[r]·w_sum[c]) + bias[c], plus the
 /// outliers' value·w[c, k], for the output columns [column_begin, column_end); column_begin is a
 /// multiple of 16. `out` has leading dimension `ldo`. Splitting the columns lets callers run parts on
-/// different threads.
-void dk_gemm_u8s8(const uint8_t *q, int rows, int inputs, const float *a_scales, const int32_t *a_zero_points,
-                  const int8_t *packed, int outputs, const float *w_scales, const int32_t *w_sums,
-                  const float *bias, const dk_outlier *outliers, int outlier_count, float *out, int ldo,
-                  int column_begin, int column_end);
+/// different threads. `kernel` picks the path (a path this CPU lacks runs as portable); weights must
+/// be within its range (see above).
+void dk_gemm_u8s8(dk_kernel kernel, const uint8_t *q, int rows, int inputs, const float *a_scales,
+                  const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
+                  const int32_t *w_sums, const float *bias, const dk_outlier *outliers, int outlier_count, float *out,
+                  int ldo, int column_begin, int column_end);
 
-/// The portable path of dk_gemm_u8s8, exposed so tests can check the AVX2 path against it.
-void dk_gemm_u8s8_portable(const uint8_t *q, int rows, int inputs, const float *a_scales,
-                           const int32_t *a_zero_points, const int8_t *packed, int outputs, const float *w_scales,
-                           const int32_t *w_sums, const float *bias, const dk_outlier *outliers,
-                           int outlier_count, float *out, int ldo, int column_begin, int column_end);
+// ---- Roofline ----------------------------------------------------------------------------------
+//
+// The sustained multiply-accumulate rate of one core per instruction path, for discern-bench roofline.
+
+/// The instruction sequences measured.
+typedef enum {
+  DK_PEAK_AVX2_MADDUBS = 0,    ///< VPMADDUBSW + VPMADDWD + VPADDD on ymm: 32 u8·s8 per step
+  DK_PEAK_AVX512_VNNI_ZMM = 1, ///< VPDPBUSD on zmm: 64 u8·s8
+  DK_PEAK_AVX512_VNNI_YMM = 2, ///< VPDPBUSD on ymm, EVEX (AVX-512 VL): 32 u8·s8
+  DK_PEAK_AVX_VNNI_YMM = 3,    ///< VPDPBUSD on ymm, VEX (AVX-VNNI): 32 u8·s8
+  DK_PEAK_FMA_YMM = 4,         ///< VFMADD on ymm: 8 fp32
+  DK_PEAK_FMA_ZMM = 5,         ///< VFMADD on zmm: 16 fp32
+} dk_peak;
+
+/// 1 when this CPU runs `peak`'s instructions.
+int dk_peak_supported(dk_peak peak);
+/// Runs `rounds` rounds of independent multiply-accumulate chains; returns the multiply-accumulates
+/// done (0 when unsupported). The caller times it.
+uint64_t dk_peak_run(dk_peak peak, uint64_t rounds);
 
 // ---- fp32 linear layers ------------------------------------------------------------------------
 //
