@@ -1,8 +1,8 @@
 import CDiscernKernels
 import Dispatch
 
-/// How the encoder's linear layers compute: float32 or int8, both through Discern's own kernels
-/// kernel (weights per output channel, activations per row, quantized on the fly).
+/// How the encoder's linear layers compute: float32 or int8, both through Discern's own kernels (int8:
+/// weights per output channel, activations per row, quantized on the fly).
 public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
   case fp32, int8
   public var description: String { rawValue }
