@@ -16,7 +16,7 @@ BENCH_VENV := .venv-bench
 # Offline encoder training (PyTorch) has its own venv too.
 TRAIN_VENV := .venv-train
 
-.PHONY: browser install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke spark-check spark-archive java
+.PHONY: browser install uninstall annotations annotations-quality eval-annotated deps build test demo lint bench-rules bench-encoder bench-accuracy bench-explain bench-audit bench-serve bench-language train train-encoder model clean fuzz fuzz-smoke spark-check spark-archive java learn-check
 
 # Installs the system libraries only when pkg-config cannot find them.
 deps:
@@ -249,6 +249,12 @@ annotations-quality: annotations $(DATA_VENV)/.installed
 # The shipped model on the annotated test split: per label, and errors per category, real and written apart.
 eval-annotated: annotations model
 	$(BIN) eval --corpus $(ANNOTATED) --split test
+
+# Issue 21's measurement: per source, `discern learn` on at most 300 of its annotated dev rows given as
+# verdicts, and that source's test ECE before and after (Training/learn_per_source.py; offline, never in
+# `make test`). Writes .build/learn-per-source/report-annotated.md.
+learn-check: build annotations model
+	python3 Training/learn_per_source.py
 
 # libFuzzer + ASan targets (Fuzz/README.md): the audit's JSONL scanner and CSV reader, the YAML loader and
 # rule compiler, the safetensors header parser and the WordPiece tokenizer, built with swiftc into

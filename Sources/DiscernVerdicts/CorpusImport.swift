@@ -15,9 +15,11 @@ public enum CorpusImport {
     let source: String?
     let corpusFile: String?
     let spans: [VerdictSpan]?
+    /// Labels assumed from where the text came from: no one judged them, so they are no verdicts.
+    let weak: [String]?
 
     enum CodingKeys: String, CodingKey {
-      case id, split, text, labels, source, spans
+      case id, split, text, labels, source, spans, weak
       case corpusFile = "corpus_file"
     }
 
@@ -42,7 +44,8 @@ public enum CorpusImport {
   }
 
   /// The verdicts for the first `limit` rows of `path` in `split` (from `source` when given: a
-  /// row's `corpus_file` or `source`, ".jsonl" optional), one per policy label the row gives, with
+  /// row's `corpus_file` or `source`, ".jsonl" optional), one per policy label the row gives (weak
+  /// labels left out: no one judged them), with
   /// the engine's decision on the row's text and `fingerprints` (rules, model) recorded beside it.
   public static func verdicts(
     path: String, split: String, source: String?, limit: Int?, engine: Engine, rulesHash: String, modelHash: String, moderator: String,
@@ -54,7 +57,7 @@ public enum CorpusImport {
     var rows: [Row] = []
     for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
       guard let row = try? JSONDecoder().decode(Row.self, from: Data(line)) else { throw .badLine(path: path, line: index + 1) }
-      guard row.split == split, wanted == nil || row.origin == wanted, row.labels.contains(where: { labels.contains($0.key) && $0.value != nil })
+      guard row.split == split, wanted == nil || row.origin == wanted, row.labels.contains(where: { labels.contains($0.key) && $0.value != nil && !(row.weak ?? []).contains($0.key) })
       else { continue }
       rows.append(row)
       if let limit, rows.count == limit { break }
@@ -63,7 +66,8 @@ public enum CorpusImport {
     let decisions = engine.decide(rows.map(\.text))
     return zip(rows, decisions).flatMap { row, decision in
       row.labels.keys.sorted().compactMap { label -> Verdict? in
-        guard labels.contains(label), let value = row.labels[label] ?? nil, let decided = decision.label(label) else { return nil }
+        guard labels.contains(label), !(row.weak ?? []).contains(label), let value = row.labels[label] ?? nil, let decided = decision.label(label)
+        else { return nil }
         return Verdict(
           messageID: row.id, text: row.text, label: label, applies: value == 1, engineProbability: decided.probability,
           engineFlagged: decided.flagged, rulesHash: rulesHash, modelHash: modelHash, encoderFingerprint: engine.encoder?.fingerprint,

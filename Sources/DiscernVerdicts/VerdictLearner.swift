@@ -106,10 +106,10 @@ public struct VerdictLearner: Sendable {
         report.after = HeldOutScore(probabilities: after, truth: truth, threshold: threshold)
         report.changed = zip(heldRows, zip(before, after)).filter { ($1.0 >= threshold) != ($1.1 >= threshold) }.map(\.0.id)
       }
-      var labelModel2 = labelModel
-      labelModel2.fused = fused
-      labelModel2.calibration["fused"] = calibration
-      model.labels[label] = labelModel2
+      var refitted = labelModel
+      refitted.fused = fused
+      refitted.calibration["fused"] = calibration
+      model.labels[label] = refitted
       reports.append(report)
     }
     var learned = verdicts.map(\.messageID)
@@ -118,7 +118,7 @@ public struct VerdictLearner: Sendable {
     hash.mix(model.trainingData.fingerprint.utf8)
     for id in learned { hash.mix(id.utf8) }
     model.trainingData.fingerprint = hash.fingerprint
-    let otherModel = modelFingerprint.map { print in verdicts.filter { $0.modelHash != print }.count } ?? 0
+    let otherModel = modelFingerprint.map { fingerprint in verdicts.filter { $0.modelHash != fingerprint }.count } ?? 0
     return LearnResult(
       model: model, labels: reports, verdicts: verdicts.count, messages: ids.count, heldOutMessages: heldOutIDs.count,
       verdictsOnOtherModel: otherModel, holdout: holdout, seed: seed,

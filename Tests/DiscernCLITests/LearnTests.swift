@@ -95,6 +95,23 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: folder + "/learned"))
   }
 
+  /// A weak label is assumed from where the text came from: no one judged it, so it is no verdict.
+  @Test(.enabled(if: hasEncoder, "needs 'make model'"))
+  func importLeavesWeakLabelsOut() throws {
+    let folder = try scratch()
+    let rows = [
+      #"{"id":"a","split":"dev","text":"see you at the match tonight","labels":{"self_harm":0,"harming_others":0},"weak":["self_harm"]}"#,
+      #"{"id":"b","split":"dev","text":"what a lovely day","labels":{"self_harm":0,"harming_others":null},"weak":["self_harm"]}"#,
+      #"{"id":"c","split":"test","text":"not this one","labels":{"self_harm":0}}"#,
+    ]
+    try (rows.joined(separator: "\n") + "\n").write(toFile: folder + "/rows.jsonl", atomically: true, encoding: .utf8)
+    let run = try cli.discern("verdicts", "import", "--db", folder + "/v.sqlite", "--corpus", folder + "/rows.jsonl")
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout == "imported 1 verdicts on 1 messages into \(folder)/v.sqlite\n")
+    let verdicts = try VerdictStore(path: folder + "/v.sqlite").all()
+    #expect(verdicts.map { "\($0.messageID) \($0.label) \($0.applies) \($0.moderator)" } == ["a harming_others false import"])
+  }
+
   @Test func learnNeverOverwritesAFolder() throws {
     let folder = try scratch()
     let run = try cli.discern("learn", "--verdicts", folder + "/v.sqlite", "--out", folder)

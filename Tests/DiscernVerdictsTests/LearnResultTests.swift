@@ -67,6 +67,13 @@ import Testing
     )
   }
 
+  @Test func reportSaysWhenVerdictsCameFromAnotherModel() throws {
+    var learned = try result([report("self_harm", before: score(ece: 0.2, chance: 0.1, logLoss: 0.6), after: score(ece: 0.1, chance: 0.1, logLoss: 0.4))])
+    #expect(!learned.text.contains("another model"))
+    learned.verdictsOnOtherModel = 7
+    #expect(learned.text.contains("\n7 verdicts were given on another model's decisions; their logits are recomputed with this model.\n"))
+  }
+
   @Test func fusionCorrectionAddsToTheShippedWeights() {
     let correction = FusionCorrection(columns: ["rule.a", "encoder"], weights: [0.5, -0.25], bias: 0.125)
     let shipped = LinearLogit(bias: -1, encoder: 1.5, rules: ["rule.a": 0.2, "rule.b": 0.7])
