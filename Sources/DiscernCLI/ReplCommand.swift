@@ -73,6 +73,9 @@ struct ReplSession {
   var thresholds: [String: Double] = [:]
   var json = false
   var last: Decision?
+  /// A second model every message is also decided by (`:compare`), with its folder: what `discern
+  /// learn` wrote, against the model serving.
+  var comparison: (engine: Engine, folder: String)?
 
   static let help = """
     a message          explain it
@@ -83,6 +86,8 @@ struct ReplSession {
     :why LABEL         every contribution to LABEL for the last message
     :flip LABEL        the fewest contributions whose removal flips LABEL's decision
     :threshold LABEL P set LABEL's threshold for this session
+    :compare MODEL     also decide each message with another model folder (e.g. one discern learn
+                       wrote) and show both per label; :compare off stops
     :json              toggle JSON output
     :quit              leave (or Ctrl-D)
     """
@@ -92,6 +97,7 @@ struct ReplSession {
       let decision = engine.decide(line, thresholds: thresholds)
       last = decision
       print(json ? DecisionJSON.line(decision) : DecisionView.render(decision, colour: colour))
+      if let comparison { compare(decision, with: comparison.engine.decide(line, thresholds: thresholds), folder: comparison.folder) }
       return .continue
     }
     let words = line.dropFirst().split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -109,8 +115,9 @@ struct ReplSession {
     case "why": why(arguments.first)
     case "flip": flip(arguments.first)
     case "threshold": setThreshold(arguments)
+    case "compare": setComparison(arguments.first)
     default:
-      let commands = ["help", "rules", "rule", "reload", "why", "flip", "threshold", "json", "quit"]
+      let commands = ["help", "rules", "rule", "reload", "why", "flip", "threshold", "compare", "json", "quit"]
       print("unknown command ':\(command)'\(Suggestions.hint(for: command, in: commands)); :help lists them")
     }
     return .continue
@@ -141,6 +148,35 @@ struct ReplSession {
       let weight = rule.pinnedWeights[label] ?? engine.model.labels[label]!.fused.rules[id]
       let pinned = rule.pinnedWeights[label] != nil ? " (pinned in the YAML)" : ""
       print("  weight for \(label): " + (weight.map { String(format: "%+.3f", $0) } ?? "untrained (counts 0)") + pinned)
+    }
+  }
+
+  mutating func setComparison(_ folder: String?) {
+    guard let folder else { return print("give a model folder to compare with (:compare Models/ours), or :compare off") }
+    if folder == "off" {
+      comparison = nil
+      return print("comparison off")
+    }
+    do {
+      comparison = (try Engine(rules: rules, policy: policy, encoder: engine.encoder, model: folder), folder)
+      print("comparing with \(folder): each message is decided by both models")
+      if let last { compare(last, with: comparison!.engine.decide(last.text, thresholds: thresholds), folder: folder) }
+    } catch {
+      print(error.description)
+      print("no comparison: '\(folder)' did not load")
+    }
+  }
+
+  /// One line per label: this model's probability and flag, then the compared model's; `changes`
+  /// where the flag differs.
+  func compare(_ decision: Decision, with other: Decision, folder: String) {
+    print("compared with \(folder):")
+    for label in decision.labels {
+      guard let theirs = other.label(label.label) else { continue }
+      let flag = { (flagged: Bool) in flagged ? "flagged" : "not flagged" }
+      let change = label.flagged != theirs.flagged ? "   changes" : ""
+      let p = { (probability: Double) in String(format: "%.2f", probability) }
+      print("  \(label.label.padding(toLength: 18, withPad: " ", startingAt: 0))p \(p(label.probability)) \(flag(label.flagged))  →  p \(p(theirs.probability)) \(flag(theirs.flagged))\(change)")
     }
   }
 

@@ -114,6 +114,24 @@ struct ReplTests {
     #expect(try screen(showing: "reloaded").contains("reloaded 124 rules: 0 added, 0 removed, 0 changed"))
   }
 
+  /// `:compare` decides each message by a second model folder too (what `discern learn` writes) and
+  /// shows both per label; the same folder changes nothing, and a folder that is no model is said so.
+  @Test func compareShowsBothModelsPerLabel() throws {
+    _ = try startREPL(height: 60)
+    defer { _ = try? tmux("kill-server") }
+    try tmux("send-keys", "-t", "repl", ":compare /nonexistent/model", "Enter")
+    #expect(try screen(showing: "did not load").contains("no comparison: '/nonexistent/model' did not load"))
+    try tmux("send-keys", "-t", "repl", ":compare \(Self.root)/Models/default", "Enter")
+    _ = try screen(showing: "each message is decided by both models")
+    try tmux("send-keys", "-t", "repl", "I think I'm going to hurt myself tonight", "Enter")
+    let compared = try screen(showing: "reference_to_harm  p")
+    #expect(compared.contains("compared with \(Self.root)/Models/default:\n  self_harm         p "))
+    let selfHarm = try #require(compared.split(separator: "\n").last { $0.hasPrefix("  self_harm ") })
+    #expect(selfHarm.contains(" flagged  →  p ") && !selfHarm.contains("changes"))
+    try tmux("send-keys", "-t", "repl", ":compare off", "Enter")
+    #expect(try screen(showing: "comparison off").contains("comparison off"))
+  }
+
   /// `:why` names the urgency tier and its reasons above the contributions.
   @Test func whyNamesTheUrgencyTier() throws {
     _ = try startREPL()
