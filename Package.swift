@@ -20,6 +20,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
@@ -71,6 +72,7 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ]),
 
     // Moderators' verdicts: one SQLite row per message × label (GRDB over the system SQLite, which
@@ -89,6 +91,7 @@ let package = Package(
         "Discern", "DiscernAudit", "DiscernServer", "DiscernRules", "DiscernEncoder", "DiscernModel", "DiscernVerdicts",
         "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "Hummingbird", package: "hummingbird"),
       ]),
 
@@ -109,6 +112,7 @@ let package = Package(
         "DiscernServer", "DiscernAudit", "Discern", "DiscernVerdicts",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ]),
   ]
 )

@@ -8,6 +8,7 @@ import DiscernServer
 import DiscernVerdicts
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 
 /// `discern serve`: options plus wiring; the routes live in DiscernServer.
 struct ServeCommand: ParsableCommand {
@@ -92,14 +93,14 @@ struct ServeCommand: ParsableCommand {
   /// The root command stays synchronous (an async main moves the REPL off the main thread, where
   /// its Ctrl-C handling lives), so the server runs in a task while this thread waits for it.
   func run() throws {
-    let outcome = ServeOutcome()
+    let outcome = NIOLockedValueBox<(any Error)?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {
-      do { try await serve() } catch { outcome.set(error) }
+      do { try await serve() } catch { outcome.withLockedValue { $0 = error } }
       done.signal()
     }
     done.wait()
-    if let error = outcome.error { throw error }
+    if let error = outcome.withLockedValue({ $0 }) { throw error }
   }
 
   func serve() async throws {
@@ -140,29 +141,20 @@ struct ServeCommand: ParsableCommand {
   /// encoder loads that one.
   func loadService(current: ModerationService?) throws -> ModerationService {
     let variant: Engine.Variant = rulesOnly ? .rulesOnly : .fused
-    let model = try engineOptions.model
-    var encoder: BertEncoder? = nil
-    if !rulesOnly {
-      if let loaded = current?.engine.encoder, (try? FusionModel.load(folder: model))?.encoder.fingerprint == loaded.fingerprint {
-        encoder = loaded
-      } else {
-        encoder = try encoderOptions.make(model: model)
-      }
-    }
+    let model = try engineOptions.model, rules = try rulesOptions.rules, policy = try engineOptions.policy
     // The engine's own error, not the CLI's exit: a reload answers it (diagnostics with file:line:col).
-    let engine = try Engine(rules: rulesOptions.rules, policy: engineOptions.policy, encoder: encoder, model: model, threads: encoderOptions.threads)
+    let engine: Engine
+    do {
+      let encoder = rulesOnly ? nil : try current?.engine.encoder ?? encoderOptions.make(model: model)
+      engine = try Engine(rules: rules, policy: policy, encoder: encoder, model: model, threads: encoderOptions.threads)
+    } catch EngineError.model(.otherEncoder) {
+      // The model was trained on another encoder than the one serving: load that one.
+      engine = try Engine(rules: rules, policy: policy, encoder: try encoderOptions.make(model: model), model: model, threads: encoderOptions.threads)
+    }
     for warning in engine.warnings { progressLine("warning: \(warning)") }
-    let fingerprints = try EngineFingerprints(
-      rules: rulesOptions.rules, policy: engineOptions.policy, model: model, variant: variant,
+    let fingerprints = EngineFingerprints(
+      rules: rules, policy: policy, model: model, variant: variant,
       encoder: engine.encoder?.fingerprint, lexicon: encoderOptions.lexicon, ruleLexicons: engine.ruleSet.lexicons)
     return ModerationService(engine: engine, variant: variant, fingerprints: fingerprints)
   }
-}
-
-/// The server task's error, handed to the waiting thread.
-final class ServeOutcome: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: (any Error)?
-  var error: (any Error)? { lock.withLock { stored } }
-  func set(_ error: any Error) { lock.withLock { stored = error } }
 }

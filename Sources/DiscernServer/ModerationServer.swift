@@ -1,5 +1,6 @@
 import Discern
 import Foundation
+import NIOConcurrencyHelpers
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -60,7 +61,7 @@ public final class ModerationServer: Sendable {
   let report: @Sendable (ServerEvent) -> Void
 
   /// The running group, for `shutdown()`.
-  private let group = Mutex<ServiceGroup?>(nil)
+  private let group = NIOLockedValueBox<ServiceGroup?>(nil)
 
   /// The review queue at `/review`, and the token it needs (nil: none; the CLI allows that only on
   /// a loopback address).
@@ -82,7 +83,7 @@ public final class ModerationServer: Sendable {
 
   /// Begins the drain a SIGTERM begins.
   public func shutdown() async {
-    await group.withLock { $0 }?.triggerGracefulShutdown()
+    await group.withLockedValue { $0 }?.triggerGracefulShutdown()
   }
 
   /// Runs until a graceful shutdown (SIGTERM, SIGINT, or `shutdown` from a test's group), then
@@ -118,7 +119,7 @@ public final class ModerationServer: Sendable {
     services.append(.init(service: FirstLoad(slot: slot, report: report), successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
     services.append(.init(service: DrainNotice(report: report), successTerminationBehavior: .ignore))
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
-    self.group.withLock { $0 = group }
+    self.group.withLockedValue { $0 = group }
     try await group.run()
     report(.stopped)
   }

@@ -1,3 +1,5 @@
+import DiscernAudit
+
 /// Why a request was refused before the engine saw it. Each says where (a byte offset or a field)
 /// and what, and the status it is answered with.
 public enum RequestError: Error, Equatable, Sendable {
@@ -68,14 +70,14 @@ public enum RequestError: Error, Equatable, Sendable {
 
   /// The response body: `{"error": {"code": …, "message": …}}`, plus `offset` or `field` where known.
   public var json: String {
-    var members = ["\"code\":\(ServerJSON.string(code))"]
+    var members = ["\"code\":\(DecisionJSON.string(code))"]
     switch self {
     case .malformedJSON(let offset, _): members.append("\"offset\":\(offset)")
-    case .missingField(let field), .wrongType(let field, _, _), .messageTooLarge(let field, _, _): members.append("\"field\":\(ServerJSON.string(field))")
+    case .missingField(let field), .wrongType(let field, _, _), .messageTooLarge(let field, _, _): members.append("\"field\":\(DecisionJSON.string(field))")
     case .batchTooLarge, .emptyBatch, .bothForms: members.append("\"field\":\"messages\"")
     default: break
     }
-    members.append("\"message\":\(ServerJSON.string(message))")
+    members.append("\"message\":\(DecisionJSON.string(message))")
     return "{\"error\":{\(members.joined(separator: ","))}}"
   }
 }

@@ -3,6 +3,7 @@ import DiscernAudit
 import DiscernRules
 import DiscernVerdicts
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Why the review queue refused something; each says where and what, and the status it is answered with.
 public enum ReviewError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -40,7 +41,7 @@ public enum ReviewError: Error, Equatable, Sendable, CustomStringConvertible {
   }
 
   var json: String {
-    "{\"error\":{\"code\":\"review\",\"message\":\(ServerJSON.string(description))}}"
+    "{\"error\":{\"code\":\"review\",\"message\":\(DecisionJSON.string(description))}}"
   }
 }
 
@@ -63,14 +64,14 @@ public final class ReviewQueue: Sendable {
   public let store: VerdictStore
   /// The policy's labels, in its order: what a verdict may name.
   public let labels: [String]
-  private let items = Mutex<[Item]>([])
+  private let items = NIOLockedValueBox<[Item]>([])
 
   public init(store: VerdictStore, labels: [String]) {
     self.store = store
     self.labels = labels
   }
 
-  public var count: Int { items.withLock { $0.count } }
+  public var count: Int { items.withLockedValue { $0.count } }
 
   /// Adds an audit's JSONL records (error records — input that could not be decided — are left out
   /// and counted). Returns how many were added and left out.
@@ -80,8 +81,9 @@ public final class ReviewQueue: Sendable {
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw .unreadable(file: path, reason: error.localizedDescription) }
     var parsed: [Item] = []
     var errors = 0
+    let start = count
     for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-      guard let item = try Self.item(String(line), engine: nil, order: count + parsed.count, file: path, line: index + 1) else {
+      guard let item = try Self.item(String(line), engine: nil, order: start + parsed.count, file: path, line: index + 1) else {
         errors += 1
         continue
       }
@@ -103,7 +105,7 @@ public final class ReviewQueue: Sendable {
   }
 
   private func insert(_ new: [Item]) {
-    items.withLock { items in
+    items.withLockedValue { items in
       items.append(contentsOf: new)
       items.sort { ($0.tier, $0.order) < ($1.tier, $1.order) }
     }
@@ -133,23 +135,23 @@ public final class ReviewQueue: Sendable {
 
   /// `GET /review/api/queue`: the labels, then every item most urgent first with the verdicts stored for it.
   public func queueJSON() throws(ReviewError) -> String {
-    let items = self.items.withLock { $0 }
+    let items = self.items.withLockedValue { $0 }
     let stored: [Verdict]
     do { stored = try store.all() } catch { throw .store("\(error)") }
     let byMessage = Dictionary(grouping: stored, by: \.messageID)
     let entries = items.map { item -> String in
       let verdicts = byMessage[item.id] ?? []
-      let given = verdicts.map { "\(ServerJSON.string($0.label)):\($0.applies)" }.joined(separator: ",")
+      let given = verdicts.map { "\(DecisionJSON.string($0.label)):\($0.applies)" }.joined(separator: ",")
       // The marked spans are the message's (each verdict row carries them all).
       var seen = Set<String>()
       let marked = verdicts.flatMap(\.spans).compactMap { span -> String? in
-        let text = "{\"end\":\(span.end),\"start\":\(span.start),\"type\":\(ServerJSON.string(span.type))}"
+        let text = "{\"end\":\(span.end),\"start\":\(span.start),\"type\":\(DecisionJSON.string(span.type))}"
         return seen.insert(text).inserted ? text : nil
       }
-      return "{\"id\":\(ServerJSON.string(item.id)),\"markedSpans\":[\(marked.joined(separator: ","))],\"record\":\(item.record),\"reviewed\":\(!verdicts.isEmpty),\"verdicts\":{\(given)}}"
+      return "{\"id\":\(DecisionJSON.string(item.id)),\"markedSpans\":[\(marked.joined(separator: ","))],\"record\":\(item.record),\"reviewed\":\(!verdicts.isEmpty),\"verdicts\":{\(given)}}"
     }
-    let spanTypes = SpanType.allCases.map { ServerJSON.string($0.rawValue) }.joined(separator: ",")
-    return "{\"items\":[\(entries.joined(separator: ","))],\"labels\":[\(labels.map(ServerJSON.string).joined(separator: ","))],\"spanTypes\":[\(spanTypes)]}"
+    let spanTypes = SpanType.allCases.map { DecisionJSON.string($0.rawValue) }.joined(separator: ",")
+    return "{\"items\":[\(entries.joined(separator: ","))],\"labels\":[\(labels.map(DecisionJSON.string).joined(separator: ","))],\"spanTypes\":[\(spanTypes)]}"
   }
 
   /// `POST /review/api/verdicts`: `{"id", "moderator", "verdicts": [{"label", "applies"}], "spans": [{"start", "end", "type"}]}`.
@@ -166,7 +168,7 @@ public final class ReviewQueue: Sendable {
     guard let given = object["verdicts"] as? [[String: Any]], !given.isEmpty else {
       throw .badRequest("Missing 'verdicts': send at least one {\"label\", \"applies\": true|false}.")
     }
-    guard let item = items.withLock({ $0.first { $0.id == id } }) else { throw .unknownMessage(id: id) }
+    guard let item = items.withLockedValue({ $0.first { $0.id == id } }) else { throw .unknownMessage(id: id) }
     let length = item.text.unicodeScalars.count
     var spans: [VerdictSpan] = []
     for (index, span) in ((object["spans"] as? [[String: Any]]) ?? []).enumerated() {

@@ -31,7 +31,7 @@ public enum ReviewRoutes {
       let parsed: ModerateRequest
       do { parsed = try ModerateRequest.parse(Data(body.readableBytesView), limits: limits) } catch let error as RequestError { return ServerRoutes.refusal(error) }
       guard let service = slot.service else {
-        return ServerRoutes.json(.serviceUnavailable, "{\"error\":{\"code\":\"loading\",\"message\":\"The engine is still loading; retry when /readyz says ready.\"}}")
+        return ServerRoutes.stillLoading()
       }
       let decisions = try await queue.decide(parsed.messages.map(\.text), with: service)
       review.add(zip(parsed.messages, decisions).map { (id: $0.id, decision: $1) }, service: service)

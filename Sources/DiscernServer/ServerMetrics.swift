@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// What `GET /metrics` reports, in Prometheus text format. The metrics are swift-metrics handles made
@@ -30,8 +31,8 @@ public final class ServerMetrics: Sendable {
   let overloads: CoreMetrics.Counter
   /// Counters and timers made on first use, by name and dimensions (routes, labels and rules are
   /// known only as traffic arrives).
-  private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
-  private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+  private let counters = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
+  private let timers = NIOLockedValueBox<[String: CoreMetrics.Timer]>([:])
 
   public init() {
     registry = PrometheusCollectorRegistry()
@@ -57,7 +58,7 @@ public final class ServerMetrics: Sendable {
     let dimensions = [("route", route), ("method", method), ("status", String(status))]
     counter("discern_http_requests_total", dimensions).increment()
     if status >= 400 { counter("discern_http_errors_total", dimensions).increment() }
-    let timer = timers.withLock { timers in
+    let timer = timers.withLockedValue { timers in
       if let timer = timers[route] { return timer }
       let timer = CoreMetrics.Timer(label: "discern_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
       timers[route] = timer
@@ -77,25 +78,11 @@ public final class ServerMetrics: Sendable {
 
   private func counter(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
     let key = ([name] + dimensions.map { $0.0 + "=" + $0.1 }).joined(separator: "\u{1}")
-    return counters.withLock { counters in
+    return counters.withLockedValue { counters in
       if let counter = counters[key] { return counter }
       let counter = CoreMetrics.Counter(label: name, dimensions: dimensions, factory: factory)
       counters[key] = counter
       return counter
     }
-  }
-}
-
-/// A value behind a lock (Synchronization's Mutex needs macOS 15; this builds where the package does).
-final class Mutex<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value: Value
-
-  init(_ value: Value) { self.value = value }
-
-  func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
   }
 }

@@ -1,4 +1,5 @@
 import Discern
+import DiscernAudit
 import Foundation
 import Hummingbird
 
@@ -23,7 +24,7 @@ public enum ServerRoutes {
     }
     router.get("/v1/version") { _, _ in
       let engine = slot.service?.engineJSON ?? "null"
-      return json(.ok, "{\"engine\":\(engine),\"version\":\(ServerJSON.string(version))}")
+      return json(.ok, "{\"engine\":\(engine),\"version\":\(DecisionJSON.string(version))}")
     }
     router.get("/metrics") { _, _ in
       Response(
@@ -44,7 +45,7 @@ public enum ServerRoutes {
         return refusal(error)
       }
       guard let service = slot.service else {
-        return json(.serviceUnavailable, "{\"error\":{\"code\":\"loading\",\"message\":\"The engine is still loading; retry when /readyz says ready.\"}}")
+        return stillLoading()
       }
       let decisions: [Decision]
       do {
@@ -52,7 +53,7 @@ public enum ServerRoutes {
       } catch let full as QueueFull {
         var response = json(
           .serviceUnavailable,
-          "{\"error\":{\"code\":\"overloaded\",\"message\":\(ServerJSON.string("The decision queue is full (\(full.depth) messages waiting, --queue-limit \(queue.settings.capacity)); retry after \(full.retryAfter) s."))}}")
+          "{\"error\":{\"code\":\"overloaded\",\"message\":\(DecisionJSON.string("The decision queue is full (\(full.depth) messages waiting, --queue-limit \(queue.settings.capacity)); retry after \(full.retryAfter) s."))}}")
         response.headers[.retryAfter] = String(full.retryAfter)
         return response
       }
@@ -79,7 +80,7 @@ public enum ServerRoutes {
       case .kept(let current, let reason):
         return json(
           .unprocessableContent,
-          "{\"engine\":\(current?.engineJSON ?? "null"),\"error\":{\"code\":\"reload_failed\",\"message\":\(ServerJSON.string(reason))},\"status\":\"kept_last_good\"}")
+          "{\"engine\":\(current?.engineJSON ?? "null"),\"error\":{\"code\":\"reload_failed\",\"message\":\(DecisionJSON.string(reason))},\"status\":\"kept_last_good\"}")
       }
     }
     refuseOtherMethods(on: router, routes: adminRoutes)
@@ -94,12 +95,17 @@ public enum ServerRoutes {
         router.on(RouterPath(route.path), method: method) { request, _ in
           var response = json(
             .methodNotAllowed,
-            "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\(ServerJSON.string("\(request.method.rawValue) is not allowed on \(route.path); use \(allow)."))}}")
+            "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\(DecisionJSON.string("\(request.method.rawValue) is not allowed on \(route.path); use \(allow)."))}}")
           response.headers[.allow] = allow
           return response
         }
       }
     }
+  }
+
+  /// A request that needs the engine before it has loaded.
+  static func stillLoading() -> Response {
+    json(.serviceUnavailable, "{\"error\":{\"code\":\"loading\",\"message\":\"The engine is still loading; retry when /readyz says ready.\"}}")
   }
 
   static func refusal(_ error: RequestError) -> Response {

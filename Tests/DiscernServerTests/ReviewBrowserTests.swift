@@ -132,7 +132,8 @@ func waitForListener(port: Int) async throws {
     audited.arguments = ["audit", input, "--rules-only", "--out", audit]
     audited.standardError = FileHandle.nullDevice
     try audited.run()
-    audited.waitUntilExit()
+    // Polled, not waitUntilExit(): a blocked cooperative thread stalls the other suites' servers.
+    while audited.isRunning { try await Task.sleep(for: .milliseconds(20)) }
     #expect(audited.terminationStatus == 0)
 
     let server = try ServeBinaryTests.Server(["--rules-only", "--port", "0", "--no-admin", "--review", audit, "--verdicts", database])
@@ -147,7 +148,8 @@ func waitForListener(port: Int) async throws {
     driver.standardOutput = FileHandle.nullDevice
     driver.standardError = FileHandle.nullDevice
     try driver.run()
-    defer { driver.terminate() }
+    // SIGKILL: a chromedriver started from this process may inherit SIGTERM ignored and outlive the test.
+    defer { kill(driver.processIdentifier, SIGKILL) }
 
     try await waitForListener(port: driverPort)
     try await TestClient.withClient(host: "127.0.0.1", port: driverPort) { client in

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 import HummingbirdTesting
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
   /// A running `discern serve` and everything it has printed on stderr.
   final class Server: @unchecked Sendable {
     let process = Process()
-    let printed = Shared("")
+    let printed = NIOLockedValueBox("")
 
     init(_ arguments: [String]) throws {
       process.executableURL = URL(fileURLWithPath: try ServeBinaryTests.binary())
@@ -26,7 +27,7 @@ import Testing
       process.standardOutput = FileHandle.nullDevice
       errors.fileHandleForReading.readabilityHandler = { [printed] handle in
         let data = handle.availableData
-        printed.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        printed.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
       }
       try process.run()
     }
@@ -34,16 +35,16 @@ import Testing
     /// Waits until stderr contains `text` (at most 20 s), and returns all of it.
     @discardableResult
     func waitFor(_ text: String, occurrences: Int = 1) async throws -> String {
-      for _ in 0..<2000 where printed.withLock({ $0.components(separatedBy: text).count - 1 }) < occurrences {
+      for _ in 0..<2000 where printed.withLockedValue({ $0.components(separatedBy: text).count - 1 }) < occurrences {
         try await Task.sleep(for: .milliseconds(10))
       }
-      let all = printed.withLock { $0 }
+      let all = printed.withLockedValue { $0 }
       #expect(all.components(separatedBy: text).count - 1 >= occurrences, "waited for \(text); stderr so far:\n\(all)")
       return all
     }
 
     func port(_ name: String) throws -> Int {
-      let all = printed.withLock { $0 }
+      let all = printed.withLockedValue { $0 }
       let line = try #require(all.split(separator: "\n").first { $0.hasPrefix(name + ": http://127.0.0.1:") })
       return try #require(Int(line.split(separator: ":").last!))
     }

@@ -3,6 +3,7 @@ import DiscernAudit
 import DiscernServer
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 import HummingbirdTesting
 import Testing
 
@@ -62,18 +63,6 @@ struct RulesFolder {
         rules: rules, policy: policy, model: model, variant: .rulesOnly, encoder: nil, lexicon: nil, ruleLexicons: engine.ruleSet.lexicons)
       return ModerationService(engine: engine, variant: .rulesOnly, fingerprints: fingerprints)
     }
-  }
-}
-
-/// A value several tasks read and write.
-final class Shared<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value: Value
-  init(_ value: Value) { self.value = value }
-  func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
   }
 }
 
@@ -224,29 +213,29 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
   /// again: every request is answered 200, by the rules before or after an edit, never by neither.
   @Test func reloadUnderSustainedLoadFailsNoRequest() async throws {
     let folder = try RulesFolder()
-    let ports = Shared<[String: Int]>([:])
-    let ready = Shared(false)
+    let ports = NIOLockedValueBox<[String: Int]>([:])
+    let ready = NIOLockedValueBox(false)
     let server = ModerationServer(
       configuration: ServeConfiguration(host: "127.0.0.1", port: 0, adminPort: 0, limits: .defaults, queue: .defaults, version: "t"),
       loader: folder.loader
     ) { event in
       switch event {
-      case .listening(let name, _, let port): ports.withLock { $0[name] = port }
-      case .ready: ready.withLock { $0 = true }
+      case .listening(let name, _, let port): ports.withLockedValue { $0[name] = port }
+      case .ready: ready.withLockedValue { $0 = true }
       default: break
       }
     }
     let running = Task { try await server.run(gracefulShutdownSignals: []) }
-    for _ in 0..<5000 where !(ready.withLock { $0 } && ports.withLock { $0.count } == 2) { try await Task.sleep(for: .milliseconds(2)) }
-    let port = try #require(ports.withLock { $0["listening"] }), adminPort = try #require(ports.withLock { $0["admin"] })
+    for _ in 0..<5000 where !(ready.withLockedValue { $0 } && ports.withLockedValue { $0.count } == 2) { try await Task.sleep(for: .milliseconds(2)) }
+    let port = try #require(ports.withLockedValue { $0["listening"] }), adminPort = try #require(ports.withLockedValue { $0["admin"] })
     let first = try #require(server.slot.service?.fingerprints.rules)
 
-    let stop = Shared(false)
+    let stop = NIOLockedValueBox(false)
     let load = (0..<4).map { _ in
       Task {
         try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
           var outcomes: [(HTTPResponse.Status, String?)] = []
-          while !stop.withLock({ $0 }) {
+          while !stop.withLockedValue({ $0 }) {
             let response = try await client.execute(.init("/v1/moderate", method: .post, body: Self.moderate))
             outcomes.append((response.status, rulesHash(response.body)))
           }
@@ -266,7 +255,7 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
       return hashes
     }
     try await Task.sleep(for: .milliseconds(60))
-    stop.withLock { $0 = true }
+    stop.withLockedValue { $0 = true }
     var answered = 0
     var seen = Set<String>()
     for client in load {
@@ -289,18 +278,18 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
   @Test func drainAnswersTheRequestInFlightBeforeStopping() async throws {
     let folder = try RulesFolder()
     let gate = Gate()
-    let events = Shared<[ServerEvent]>([])
-    let ports = Shared<Int?>(nil)
+    let events = NIOLockedValueBox<[ServerEvent]>([])
+    let ports = NIOLockedValueBox<Int?>(nil)
     let server = ModerationServer(
       configuration: ServeConfiguration(host: "127.0.0.1", port: 0, adminPort: nil, limits: .defaults, queue: .defaults, version: "t"),
       loader: folder.loader, queue: DecisionQueue(decide: gate.deciding)
     ) { event in
-      events.withLock { $0.append(event) }
-      if case .listening(_, _, let port) = event { ports.withLock { $0 = port } }
+      events.withLockedValue { $0.append(event) }
+      if case .listening(_, _, let port) = event { ports.withLockedValue { $0 = port } }
     }
     let running = Task { try await server.run(gracefulShutdownSignals: []) }
-    for _ in 0..<5000 where server.slot.service == nil || ports.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(2)) }
-    let port = try #require(ports.withLock { $0 })
+    for _ in 0..<5000 where server.slot.service == nil || ports.withLockedValue({ $0 }) == nil { try await Task.sleep(for: .milliseconds(2)) }
+    let port = try #require(ports.withLockedValue { $0 })
     let held = Task {
       try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
         try await client.execute(.init("/v1/moderate", method: .post, body: Self.moderate)).head.status
@@ -308,11 +297,11 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
     }
     try await gate.waitFor(batches: 1)
     await server.shutdown()
-    for _ in 0..<2000 where !events.withLock({ $0.contains(.draining) }) { try await Task.sleep(for: .milliseconds(2)) }
-    #expect(!events.withLock { $0.contains(.stopped) })
+    for _ in 0..<2000 where !events.withLockedValue({ $0.contains(.draining) }) { try await Task.sleep(for: .milliseconds(2)) }
+    #expect(!events.withLockedValue { $0.contains(.stopped) })
     gate.opened()
     #expect(try await held.value == .ok)
     try await running.value
-    #expect(events.withLock { Array($0.suffix(2)) } == [.draining, .stopped])
+    #expect(events.withLockedValue { Array($0.suffix(2)) } == [.draining, .stopped])
   }
 }
