@@ -76,9 +76,16 @@ def main():
         if args.verdicts_from == "annotated":
             selection = ["--corpus", args.annotated, "--source", source]
         else:
-            selection = ["--corpus", os.path.join(args.corpus, source + ".jsonl")]
+            # The corpus dev rows, less those behind the annotated test split (its chunks are cut
+            # from corpus dev rows): a verdict on one of them would be fitted on a text measured below.
+            held_out = {r["corpus_row"] for r in rows if r["split"] == "test"}
             dev = [json.loads(line) for line in open(os.path.join(args.corpus, source + ".jsonl"), encoding="utf-8")]
-            dev = [r for r in dev if r["split"] == "dev"]
+            dev = [r for r in dev if r["split"] == "dev" and r["id"] not in held_out]
+            corpus_dev = os.path.join(folder, "corpus-dev.jsonl")
+            with open(corpus_dev, "w", encoding="utf-8") as out_file:
+                for r in dev:
+                    out_file.write(json.dumps(r, ensure_ascii=False) + "\n")
+            selection = ["--corpus", corpus_dev]
         code, out, err = run(
             [args.bin, "verdicts", "import", "--db", db, "--split", "dev", "--limit", str(args.limit), "--model", args.model]
             + selection + resources, args.work)
