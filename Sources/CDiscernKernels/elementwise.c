@@ -3,14 +3,14 @@
 #include <math.h>
 #include <string.h>
 
+#include "vector_math.h"
+
 // Each kernel body is written once as an always-inline function and instantiated twice: for AVX2+FMA
 // (where clang vectorizes it 8 floats wide) and for the baseline target. dk_has_avx2 picks one.
 
-#if defined(__x86_64__) || defined(__i386__)
-#define DK_X86 1
+#if DK_X86
 #define DK_AVX2 __attribute__((target("avx2,fma")))
 #else
-#define DK_X86 0
 #define DK_AVX2
 #endif
 #define DK_INLINE static inline __attribute__((always_inline))
@@ -25,6 +25,12 @@ int dk_has_avx2(void) {
   return cached;
 #else
   return 0;
+#endif
+}
+
+void dk_cpu_relax(void) {
+#if DK_X86
+  _mm_pause();
 #endif
 }
 
@@ -115,9 +121,43 @@ static void add_layernorm_portable(float *x, const float *residual, int rows, in
 DK_AVX2 static void softmax_avx2(float *x, int rows, int width) { softmax_body(x, rows, width); }
 static void softmax_portable(float *x, int rows, int width) { softmax_body(x, rows, width); }
 
+#if DK_X86
+// gelu_body 16 lanes at a time; the tail through a mask, so no scalar remainder.
+DK_512 static void gelu_avx512(float *x, size_t count) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (size_t j = 0; j < count; j += 16) {
+    __mmask16 mask = count - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - j)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(mask, x + j);
+    __m512 z = _mm512_mul_ps(_mm512_andnot_ps(sign, v), _mm512_set1_ps(0.70710678118654752f));
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, _mm512_set1_ps(1.0f)));
+    __m512 poly = _mm512_fmadd_ps(t, _mm512_set1_ps(1.061405429f), _mm512_set1_ps(-1.453152027f));
+    poly = _mm512_fmadd_ps(t, poly, _mm512_set1_ps(1.421413741f));
+    poly = _mm512_fmadd_ps(t, poly, _mm512_set1_ps(-0.284496736f));
+    poly = _mm512_fmadd_ps(t, poly, _mm512_set1_ps(0.254829592f));
+    poly = _mm512_mul_ps(t, poly);
+    __m512 e = dk_exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
+    __m512 erf_abs = _mm512_fnmadd_ps(poly, e, _mm512_set1_ps(1.0f));
+    __m512 erf = _mm512_or_ps(erf_abs, _mm512_and_ps(sign, v));
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
+    _mm512_mask_storeu_ps(x + j, mask, y);
+  }
+}
+#endif
+
 void dk_gelu(float *x, size_t count) {
+#if DK_X86
+  if (dk_has_avx512()) {
+    gelu_avx512(x, count);
+    return;
+  }
+#endif
   if (dk_has_avx2()) gelu_avx2(x, count);
   else gelu_portable(x, count);
+}
+
+void dk_gelu_columns(float *x, int rows, int ld, int begin, int end) {
+  if (end <= begin) return;
+  for (int r = 0; r < rows; r++) dk_gelu(x + (size_t)r * ld + begin, (size_t)(end - begin));
 }
 
 void dk_add_layernorm(float *x, const float *residual, int rows, int width, const float *weight, const float *bias,

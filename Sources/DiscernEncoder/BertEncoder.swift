@@ -189,6 +189,8 @@ public final class BertEncoder: @unchecked Sendable {
   /// Threads for one batch: a batch of several messages is split between them; a single message has
   /// its matrix products split by output columns. OpenBLAS itself always runs single-threaded.
   public let threads: Int
+  /// The threads one message's steps are split between (nil with one thread).
+  let pool: WorkerPool?
   /// Identifies these weights, so that heads and fusion models trained on them can refuse others.
   public let fingerprint: String
   /// The task-tuned layers' folder, when they replace the base model's.
@@ -245,6 +247,7 @@ public final class BertEncoder: @unchecked Sendable {
       int8 = nil
     }
     self.threads = max(1, threads)
+    pool = self.threads > 1 ? WorkerPool(workers: self.threads - 1) : nil
     for file in ["config.json", "vocab.txt", "model.safetensors"]
     where !FileManager.default.fileExists(atPath: folder + "/" + file) {
       throw .missingFile(folder: folder, file: file)
@@ -402,6 +405,8 @@ public final class BertEncoder: @unchecked Sendable {
     }
   }
 
+  deinit { pool?.stop() }
+
   /// How many transformer layers `file` holds: `encoder.layer.0.` up to the first index it lacks.
   static func layersHeld(in file: SafeTensorsFile, prefix: String) -> Int {
     let marker = prefix + "encoder.layer."
@@ -468,21 +473,25 @@ public final class BertEncoder: @unchecked Sendable {
 
   /// Scratch memory for one batch, sized by its rows.
   final class Workspace {
-    let x, qkv, context, attended, hidden, scores: UnsafeMutableBufferPointer<Float>
+    let x, qkv, context, attended, hidden: UnsafeMutableBufferPointer<Float>
+    /// One attention scratch per thread (`attentionScratch` floats each).
+    let scratch: UnsafeMutableBufferPointer<Float>
+    let attentionScratch: Int
     let quantized: QuantizedRows
 
-    init(rows: Int, longest: Int, config: BertConfig) {
+    init(rows: Int, longest: Int, threads: Int, config: BertConfig) {
       let h = config.hiddenSize, i = config.intermediateSize
       x = .allocate(capacity: rows * h)
       qkv = .allocate(capacity: rows * 3 * h)
       context = .allocate(capacity: rows * h)
       attended = .allocate(capacity: rows * h)
       hidden = .allocate(capacity: rows * i)
-      scores = .allocate(capacity: longest * longest)
+      attentionScratch = dk_attention_scratch_floats(Int32(longest), Int32(h / config.heads))
+      scratch = .allocate(capacity: max(1, threads * attentionScratch))
       quantized = QuantizedRows(rows: rows, inputs: max(h, i))
     }
 
-    deinit { for buffer in [x, qkv, context, attended, hidden, scores] { buffer.deallocate() } }
+    deinit { for buffer in [x, qkv, context, attended, hidden, scratch] { buffer.deallocate() } }
   }
 
   /// Pooled, L2-normalised embeddings for token id sequences (each with its [CLS] and [SEP]).
@@ -491,7 +500,7 @@ public final class BertEncoder: @unchecked Sendable {
   /// Pooled embeddings and, when `tagging`, the tagger's class probabilities per token.
   func forward(ids batch: [[Int32]], tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
     let threadCount = min(threads, batch.count)
-    guard threadCount > 1 else { return forward(ids: batch, threads: threads, tagging: tagging) }
+    guard threadCount > 1 else { return forward(chunksOf: batch, threads: threads, tagging: tagging) }
     // Contiguous parts with about equal token counts, one per thread.
     let total = batch.reduce(0) { $0 + $1.count }
     var bounds = [0]
@@ -505,10 +514,34 @@ public final class BertEncoder: @unchecked Sendable {
     bounds.append(batch.count)
     let parts = bounds
     let results = PartResults(count: parts.count - 1)
-    DispatchQueue.concurrentPerform(iterations: parts.count - 1) { part in
-      results.store(part, forward(ids: Array(batch[parts[part]..<parts[part + 1]]), threads: 1, tagging: tagging))
+    WorkerPool.run(parts.count - 1, on: pool) { part in
+      results.store(part, self.forward(chunksOf: Array(batch[parts[part]..<parts[part + 1]]), threads: 1, tagging: tagging))
     }
     return results.joined
+  }
+
+  /// Rows (tokens) one forward pass takes at most, unless a single message is longer. A thread's
+  /// whole share of a batch-32 in one pass ran 1.35× slower per message than passes of 256 rows, and
+  /// 320 rows already as slow as no chunks (`discern-bench encoder --batch 32 --threads 2`): past
+  /// that the pass's activations leave the core's cache between steps.
+  static let chunkRows = 256
+
+  /// The batch in consecutive chunks of about `chunkRows` tokens, each one forward pass.
+  func forward(chunksOf batch: [[Int32]], threads: Int, tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
+    var pooled: [[Float]] = [], tags: [[[Float]]] = []
+    var start = 0
+    while start < batch.count {
+      var end = start + 1, rows = batch[start].count
+      while end < batch.count, rows + batch[end].count <= Self.chunkRows {
+        rows += batch[end].count
+        end += 1
+      }
+      let part = forward(ids: Array(batch[start..<end]), threads: threads, tagging: tagging)
+      pooled += part.pooled
+      tags += part.tags
+      start = end
+    }
+    return (pooled, tags)
   }
 
   /// Each part's results, written by its own thread into its own slot.
@@ -524,7 +557,7 @@ public final class BertEncoder: @unchecked Sendable {
     let lengths = batch.map(\.count)
     let rows = lengths.reduce(0, +)
     guard rows > 0 else { return (batch.map { _ in [Float](repeating: 0, count: h) }, batch.map { _ in [] }) }
-    let work = Workspace(rows: rows, longest: lengths.max() ?? 0, config: config)
+    let work = Workspace(rows: rows, longest: lengths.max() ?? 0, threads: threads, config: config)
     let x = work.x.baseAddress!
     let words = wordEmbeddings.values.baseAddress!
     var r = 0
@@ -568,37 +601,58 @@ public final class BertEncoder: @unchecked Sendable {
   }
 
   func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int, clock: StageClock? = nil) {
-    let h = config.hiddenSize, heads = config.heads, d = h / heads
+    let h = config.hiddenSize
     let x = work.x.baseAddress!, qkv = work.qkv.baseAddress!, context = work.context.baseAddress!
-    let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!, scores = work.scores.baseAddress!
+    let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!
     // Q, K, V for every token at once.
-    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads, clock: clock, stage: .qkv)
-    let scale = 1 / Float(d).squareRoot()
-    var start = 0
-    for n in lengths {
-      for head in 0..<heads {
-        let q = qkv + start * 3 * h + head * d
-        let k = q + h
-        let v = q + 2 * h
-        dk_sgemm(
-          1, Int32(n), Int32(n), Int32(d), scale,
-          q, Int32(3 * h), k, Int32(3 * h), 0, scores, Int32(n))
-        dk_softmax_rows(scores, Int32(n), Int32(n))
-        dk_sgemm(
-          0, Int32(n), Int32(d), Int32(n), 1,
-          scores, Int32(n), v, Int32(3 * h), 0, context + start * h + head * d, Int32(h))
-      }
-      start += n
-    }
+    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .qkv)
+    attend(work, lengths: lengths, threads: threads)
     clock?.charge(.attention)
-    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads, clock: clock, stage: .attentionOut)
+    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .attentionOut)
     dk_add_layernorm(attended, x, Int32(rows), Int32(h), layer.attentionNorm.weight, layer.attentionNorm.bias, config.layerNormEps)
     clock?.charge(.layerNorm)
-    layer.intermediate.apply(attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads, clock: clock, stage: .ffnIn)
-    dk_gelu(hidden, rows * config.intermediateSize)
-    clock?.charge(.gelu)
-    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads, clock: clock, stage: .ffnOut)
+    layer.intermediate.apply(
+      attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads, pool: pool(threads), activation: .gelu, clock: clock, stage: .ffnIn)
+    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .ffnOut)
     dk_add_layernorm(x, attended, Int32(rows), Int32(h), layer.outputNorm.weight, layer.outputNorm.bias, config.layerNormEps)
     clock?.charge(.layerNorm)
+  }
+
+  /// The pool for a step on `threads` threads: the encoder's own, unless a batch part runs on one.
+  func pool(_ threads: Int) -> WorkerPool? { threads > 1 ? pool : nil }
+
+  /// Every head of every message, from the stacked Q|K|V rows into `context`. The (message, head)
+  /// pairs are split between the threads in contiguous runs of about equal cost (n² each), so one
+  /// message's heads run in parallel too.
+  func attend(_ work: Workspace, lengths: [Int], threads: Int) {
+    let h = config.hiddenSize, heads = config.heads, d = h / heads
+    let scale = 1 / Float(d).squareRoot()
+    var units: [(start: Int, length: Int, head: Int)] = []
+    var start = 0
+    for n in lengths {
+      for head in 0..<heads { units.append((start, n, head)) }
+      start += n
+    }
+    let total = units.reduce(0) { $0 + $1.length * $1.length }
+    let parts = max(1, min(threads, units.count))
+    var bounds = [0]
+    var cost = 0
+    for (index, unit) in units.enumerated() {
+      cost += unit.length * unit.length
+      if bounds.count < parts, cost * parts >= total * bounds.count, index + 1 < units.count { bounds.append(index + 1) }
+    }
+    bounds.append(units.count)
+    let qkv = SharedPointer(pointer: UnsafePointer(work.qkv.baseAddress!)), context = SharedPointer(pointer: work.context.baseAddress!)
+    let scratch = SharedPointer(pointer: work.scratch.baseAddress!), perThread = work.attentionScratch
+    let run: @Sendable (Int) -> Void = { [units, bounds] part in
+      let mine = scratch.pointer + part * perThread
+      for unit in units[bounds[part]..<bounds[part + 1]] {
+        let q = qkv.pointer + unit.start * 3 * h + unit.head * d
+        dk_attention_head(
+          q, q + h, q + 2 * h, Int32(3 * h), Int32(unit.length), Int32(d), scale, mine,
+          context.pointer + unit.start * h + unit.head * d, Int32(h))
+      }
+    }
+    WorkerPool.run(bounds.count - 1, on: pool(threads), run)
   }
 }

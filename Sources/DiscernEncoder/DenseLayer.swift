@@ -8,6 +8,13 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
   public var description: String { rawValue }
 }
 
+/// What a linear layer applies to its outputs.
+enum Activation: Sendable {
+  case none
+  /// GELU (erf), applied by each thread to the columns it just wrote.
+  case gelu
+}
+
 /// One linear layer, `y = x·Wᵀ + b`, with its weights prepared once at load for its precision.
 struct DenseLayer: @unchecked Sendable {
   let inputs: Int
@@ -40,21 +47,30 @@ struct DenseLayer: @unchecked Sendable {
     }
   }
 
-  /// Writes `rows` outputs for `rows` inputs. `scratch` holds the quantized activations (int8 only).
-  /// With a `clock`, the quantization is charged to `.quantize` and the product to `stage`.
+  /// Writes `rows` outputs for `rows` inputs, then `activation` on them. `scratch` holds the quantized
+  /// activations (int8 only). With a `clock`, the quantization is charged to `.quantize`, the product
+  /// to `stage` and the activation to its own stage (run as a pass of its own, so that a profile's
+  /// product rates count products alone).
   func apply(
     _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: QuantizedRows,
-    threads: Int, clock: StageClock? = nil, stage: EncoderStage
+    threads: Int, pool: WorkerPool?, activation: Activation = .none, clock: StageClock? = nil, stage: EncoderStage
   ) {
-    defer { clock?.charge(stage) }
+    let fused = clock == nil ? activation : .none
+    defer {
+      clock?.charge(stage)
+      if clock != nil, activation == .gelu {
+        dk_gelu(output, rows * outputs)
+        clock?.charge(.gelu)
+      }
+    }
     let tiles = (outputs + 15) / 16
     let parts = max(1, min(threads, tiles))
-    let out = OutputPointer(pointer: output)
+    let out = SharedPointer(pointer: output)
     // Threads split the output columns (in whole 16-column tiles); each part is a plain product.
     @Sendable func columns(_ part: Int) -> Range<Int> { tiles * part / parts * 16..<min(outputs, tiles * (part + 1) / parts * 16) }
     switch weights {
     case .fp32(let packed):
-      let source = InputPointer(pointer: input)
+      let source = SharedPointer(pointer: input)
       let run: @Sendable (Int) -> Void = { part in
         let range = columns(part)
         packed.withUnsafeBufferPointer { weights in
@@ -64,8 +80,9 @@ struct DenseLayer: @unchecked Sendable {
               out.pointer, Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
           }
         }
+        if fused == .gelu { dk_gelu_columns(out.pointer, Int32(rows), Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound)) }
       }
-      if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+      WorkerPool.run(parts, on: pool, run)
     case .int8(let packed):
       let outliers = dk_quantize_rows(
         input, Int32(rows), Int32(inputs), scratch.threshold, scratch.values, scratch.scales, scratch.zeroPoints,
@@ -77,16 +94,16 @@ struct DenseLayer: @unchecked Sendable {
           packed.kernel.c, scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
           Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer,
           Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
+        if fused == .gelu { dk_gelu_columns(out.pointer, Int32(rows), Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound)) }
       }
-      if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+      WorkerPool.run(parts, on: pool, run)
     }
   }
 }
 
-private struct InputPointer: @unchecked Sendable { let pointer: UnsafePointer<Float> }
-
-/// The output of one product, written by several threads in disjoint column ranges.
-private struct OutputPointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+/// A pointer handed to the threads of one parallel step, each of which reads it or writes its own
+/// disjoint part (columns of a product, heads of attention).
+struct SharedPointer<Pointee>: @unchecked Sendable { let pointer: Pointee }
 
 /// Packed int8 weights with their per-channel scales and sums, the bias, and the path that multiplies
 /// them (see DiscernKernels.h).

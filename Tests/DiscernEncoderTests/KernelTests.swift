@@ -176,10 +176,31 @@ import Testing
     let expected: [Float] = x.map { 0.5 * $0 * (1 + erff($0 / Float(2).squareRoot())) }
     dk_gelu(&x, x.count)
     for (got, want) in zip(x, expected) { #expect(abs(got - want) < 1e-6) }
+    // Past one vector and a tail: every lane of the AVX-512 and AVX2 loops.
+    var long = (0..<37).map { Float($0 - 18) / 4 }
+    let longExpected = long.map { 0.5 * $0 * (1 + erff($0 / Float(2).squareRoot())) }
+    dk_gelu(&long, long.count)
+    for (got, want) in zip(long, longExpected) { #expect(abs(got - want) < 1e-6, "GELU at \(want)") }
     var row: [Float] = [1, 2, 3, -50]
     dk_softmax_rows(&row, 1, 4)
     let e: [Float] = [1, 2, 3, -50].map { expf($0) }
     let total = e.reduce(0, +)
     for (got, want) in zip(row, e.map { $0 / total }) { #expect(abs(got - want) < 1e-6) }
+  }
+
+  /// A thread applies GELU to the columns it wrote and to nothing else.
+  @Test func geluOnColumnsTouchesOnlyThoseColumns() {
+    let rows = 3, width = 40
+    let x = (0..<rows * width).map { Float($0 % 13) / 3 - 2 }
+    var partial = x
+    dk_gelu_columns(&partial, Int32(rows), Int32(width), 16, 35)
+    var whole = x
+    dk_gelu(&whole, whole.count)
+    for r in 0..<rows {
+      for c in 0..<width {
+        let i = r * width + c
+        #expect(partial[i] == ((16..<35).contains(c) ? whole[i] : x[i]), "row \(r), column \(c)")
+      }
+    }
   }
 }

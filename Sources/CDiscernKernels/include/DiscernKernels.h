@@ -16,8 +16,15 @@ extern "C" {
 /// 1 when the AVX2 + FMA paths are in use on this CPU.
 int dk_has_avx2(void);
 
+/// A spin-wait hint (PAUSE on x86): a spinning thread yields the core's shared resources.
+void dk_cpu_relax(void);
+
 /// GELU with erf, in place.
 void dk_gelu(float *x, size_t count);
+
+/// GELU in place on columns [begin, end) of each of `rows` rows `ld` floats apart: the part of a
+/// product's output one thread wrote, while it is still in that core's cache.
+void dk_gelu_columns(float *x, int rows, int ld, int begin, int end);
 
 /// x = LayerNorm(x + residual) row by row; `residual` may be NULL.
 void dk_add_layernorm(float *x, const float *residual, int rows, int width, const float *weight,
@@ -135,6 +142,29 @@ dk_sgemm_path dk_sgemm_packed_best_path(void);
 /// written) when this CPU cannot run it.
 int dk_sgemm_packed_on(dk_sgemm_path path, const float *x, int rows, int inputs, const float *packed, int outputs,
                        const float *bias, float *out, int ldo, int column_begin, int column_end);
+
+// ---- Attention ---------------------------------------------------------------------------------
+//
+// One head of one message, fp32 (attention.c says why it has its own AVX-512 path).
+
+/// The paths of dk_attention_head: OpenBLAS sgemm + softmax, or Discern's own AVX-512 pass.
+typedef enum { DK_ATTENTION_BLAS = 0, DK_ATTENTION_AVX512 = 1 } dk_attention_path;
+
+/// The path dk_attention_head takes for head size `d` on this CPU (AVX-512 needs d a multiple of 16).
+dk_attention_path dk_attention_best_path(int d);
+
+/// Floats of scratch one head of n tokens and size d needs, on any path.
+size_t dk_attention_scratch_floats(int n, int d);
+
+/// out (n × d, leading dimension ldo) = softmax(scale · Q·Kᵀ) · V for one head: q, k, v point at the
+/// head's first column in rows `ld` floats apart (the stacked Q|K|V rows).
+void dk_attention_head(const float *q, const float *k, const float *v, int ld, int n, int d, float scale,
+                       float *scratch, float *out, int ldo);
+
+/// dk_attention_head on one path, so tests can compare them; 0 (nothing written) when this CPU or
+/// this d cannot run it.
+int dk_attention_head_on(dk_attention_path path, const float *q, const float *k, const float *v, int ld, int n, int d,
+                         float scale, float *scratch, float *out, int ldo);
 
 // ---- BLAS ---------------------------------------------------------------------------------------
 //

@@ -1,0 +1,66 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import DiscernEncoder
+
+/// The threads one message's steps are split between: every part of every step runs exactly once
+/// and is done when `run` returns, also when the workers have fallen asleep between steps and when
+/// two callers share the pool (the second runs its step without it).
+@Suite struct WorkerPoolTests {
+  final class Tally: Sendable {
+    let counts: Mutex<[Int]>
+    init(_ size: Int) { counts = Mutex([Int](repeating: 0, count: size)) }
+    func add(_ index: Int) { counts.withLock { $0[index] += 1 } }
+    func value(_ index: Int) -> Int { counts.withLock { $0[index] } }
+  }
+
+  @Test func everyPartOfEveryStepRunsOnceBeforeTheStepReturns() {
+    let pool = WorkerPool(workers: 2)
+    defer { pool.stop() }
+    for step in 0..<3_000 {
+      let parts = 2 + step % 5
+      let tally = Tally(parts)
+      pool.run(parts) { tally.add($0) }
+      let counts = (0..<parts).map(tally.value)
+      #expect(counts == [Int](repeating: 1, count: parts), "step \(step)")
+      if counts != [Int](repeating: 1, count: parts) { return }
+    }
+  }
+
+  /// A lost wake-up would go unseen in the counts (the caller runs any part nobody claims), so
+  /// each part here takes a millisecond and some must have run on the worker.
+  @Test func aWorkerThatFellAsleepWakesForTheNextStep() async throws {
+    let pool = WorkerPool(workers: 1)
+    defer { pool.stop() }
+    var helped = 0
+    for _ in 0..<3 {
+      try await Task.sleep(nanoseconds: 3 * WorkerPool.spinTime)
+      let tally = Tally(4), elsewhere = Tally(1)
+      let caller = pthread_self()
+      pool.run(4) { part in
+        tally.add(part)
+        if pthread_equal(pthread_self(), caller) == 0 { elsewhere.add(0) }
+        usleep(1_000)
+      }
+      #expect((0..<4).map(tally.value) == [1, 1, 1, 1])
+      helped += elsewhere.value(0) > 0 ? 1 : 0
+    }
+    #expect(helped > 0, "the sleeping worker never took a part")
+  }
+
+  @Test func twoCallersAtOnceEachGetTheirPartsOnce() {
+    let pool = WorkerPool(workers: 1)
+    defer { pool.stop() }
+    let failures = Tally(1)
+    DispatchQueue.concurrentPerform(iterations: 2) { _ in
+      for step in 0..<2_000 {
+        let parts = 2 + step % 3
+        let tally = Tally(parts)
+        pool.run(parts) { tally.add($0) }
+        if (0..<parts).contains(where: { tally.value($0) != 1 }) { failures.add(0) }
+      }
+    }
+    #expect(failures.value(0) == 0)
+  }
+}
