@@ -517,6 +517,7 @@ public final class BertEncoder: @unchecked Sendable {
     WorkerPool.run(parts.count - 1, on: pool) { part in
       results.store(part, self.forward(chunksOf: Array(batch[parts[part]..<parts[part + 1]]), threads: 1, tagging: tagging))
     }
+    pool?.rest()
     return results.joined
   }
 
@@ -571,6 +572,7 @@ public final class BertEncoder: @unchecked Sendable {
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
     clock?.charge(.embeddings)
     for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads, clock: clock) }
+    pool(threads)?.rest()
     // The span tagger reads each token's last-layer state.
     var tags: [[[Float]]] = []
     if tagging, let tagger {

@@ -10,9 +10,10 @@ import Synchronization
 /// by columns, attention by heads). Through `DispatchQueue.concurrentPerform` each split waited for
 /// an idle thread to be woken, and on this project's two-core VMs that took long enough that two
 /// threads ran a 32-token message slower than one (1.79 ms against 1.11 in one `make bench-encoder`
-/// run). Here the workers spin for a while after each step, as ONNX Runtime's and OpenMP's do, and
-/// only then sleep: a pass pays one wake-up at most, and an idle process stops spinning within
-/// `spinTime`.
+/// run). Here the workers spin between steps, as ONNX Runtime's and OpenMP's do, and sleep when the
+/// pass says it is over (`rest`) or after `spinTime` without a step: a pass pays one wake-up at
+/// most, and a spinning worker does not hold a core while the request is answered (in `discern
+/// serve` at 50 requests/s a worker that spun on after each pass made the answering threads wait).
 ///
 /// One caller at a time uses the workers; a second caller that arrives meanwhile (`embed` may be
 /// called from several threads) runs its step through `concurrentPerform` instead of waiting.
@@ -85,6 +86,22 @@ final class WorkerPool: @unchecked Sendable {
     self.body = nil
   }
 
+  /// Tells the workers that no step follows soon (a forward pass is over), so they sleep now rather
+  /// than spin for `spinTime` beside the threads that answer the request. Skipped while another
+  /// caller holds the pool.
+  func rest() {
+    let acquired = busy.withLock { taken in
+      if taken { return false }
+      taken = true
+      return true
+    }
+    guard acquired else { return }
+    generation = (generation + 1) & 0x7fff_ffff
+    // A step of no parts: a worker that sees it has nothing to claim and goes to sleep.
+    claims.store(generation << 32, ordering: .releasing)
+    busy.withLock { $0 = false }
+  }
+
   /// The next part of step `generation`, or nil when it has none left (or is over).
   private func claim(_ generation: Int) -> Int? {
     var current = claims.load(ordering: .acquiring)
@@ -106,6 +123,8 @@ final class WorkerPool: @unchecked Sendable {
       while current == seen, !stopping.load(ordering: .relaxed) {
         dk_cpu_relax()
         spins += 1
+        // Past a few microseconds, let any other thread waiting for this core have it first.
+        if spins > 1024 { sched_yield() }
         if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds - started > Self.spinTime {
           sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
           // A step published after the spin ended and before the count rose would find no sleeper.
@@ -119,6 +138,11 @@ final class WorkerPool: @unchecked Sendable {
       while let part = claim(current) {
         body?(part)
         finished.wrappingAdd(1, ordering: .releasing)
+      }
+      let published = claims.load(ordering: .acquiring)
+      if published >> 32 == seen, (published >> 16) & 0xffff == 0 {
+        sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        if claims.load(ordering: .acquiring) >> 32 == seen { wake.wait() }
       }
     }
   }

@@ -55,6 +55,8 @@ public final class DecisionQueue: Service, @unchecked Sendable {
   /// Messages admitted and not yet taken into a batch.
   private var depth = 0
   private var stopping = false
+  /// A batch is being decided, by the thread or inline by a request.
+  private var deciding = false
   /// Recent messages per second, for `Retry-After`; 0 until a batch has been timed.
   private var rate = 0.0
   private let finished = DispatchSemaphore(value: 0)
@@ -77,7 +79,13 @@ public final class DecisionQueue: Service, @unchecked Sendable {
   /// The decisions for `texts` by `service`, in order; throws `QueueFull` without waiting when
   /// admitting them would pass the capacity.
   public func decide(_ texts: [String], with service: ModerationService) async throws -> [Decision] {
-    try await withCheckedThrowingContinuation { reply in
+    if claimIdle() {
+      let started = DispatchTime.now().uptimeNanoseconds
+      let decisions = decide(service, texts)
+      finish(texts.count, since: started)
+      return decisions
+    }
+    return try await withCheckedThrowingContinuation { reply in
       condition.lock()
       // One request larger than the capacity still goes through an empty queue: the batch limit
       // already bounds it, and refusing it forever would be no answer.
@@ -114,6 +122,28 @@ public final class DecisionQueue: Service, @unchecked Sendable {
     finished.signal()
   }
 
+  /// Whether the caller may decide on its own thread now: nothing is queued or being decided.
+  private func claimIdle() -> Bool {
+    condition.withLock {
+      guard !deciding, head == jobs.count, !stopping, settings.batchWait == .zero else { return false }
+      deciding = true
+      return true
+    }
+  }
+
+  /// Records a batch of `count` messages decided since `started` and lets the next one start.
+  private func finish(_ count: Int, since started: UInt64) {
+    let elapsed = DispatchTime.now().uptimeNanoseconds - started
+    metrics?.decideTime.recordNanoseconds(Int64(elapsed))
+    metrics?.batchSize.record(count)
+    condition.withLock {
+      let current = Double(count) / max(Double(elapsed) / 1e9, 1e-6)
+      rate = rate == 0 ? current : 0.8 * rate + 0.2 * current
+      deciding = false
+      if head < jobs.count { condition.signal() }
+    }
+  }
+
   private func retryAfter() -> Int {
     rate > 0 ? max(1, Int((Double(depth) / rate).rounded(.up))) : 1
   }
@@ -124,14 +154,7 @@ public final class DecisionQueue: Service, @unchecked Sendable {
       for job in batch { metrics?.queueWait.recordNanoseconds(Int64(started - job.admitted)) }
       let texts = batch.flatMap(\.texts)
       let decisions = decide(batch[0].service, texts)
-      let elapsed = DispatchTime.now().uptimeNanoseconds - started
-      metrics?.decideTime.recordNanoseconds(Int64(elapsed))
-      let seconds = Double(elapsed) / 1e9
-      condition.withLock {
-        let current = Double(texts.count) / max(seconds, 1e-6)
-        rate = rate == 0 ? current : 0.8 * rate + 0.2 * current
-      }
-      metrics?.batchSize.record(texts.count)
+      finish(texts.count, since: started)
       var offset = 0
       for job in batch {
         job.reply.resume(returning: Array(decisions[offset..<offset + job.texts.count]))
@@ -146,8 +169,8 @@ public final class DecisionQueue: Service, @unchecked Sendable {
   private func nextBatch() -> [Job]? {
     condition.lock()
     defer { condition.unlock() }
-    while head == jobs.count {
-      if stopping { return nil }
+    while head == jobs.count || deciding {
+      if stopping, head == jobs.count { return nil }
       condition.wait()
     }
     if settings.batchWait > .zero, depth < settings.batchMessages, !stopping {
@@ -170,6 +193,7 @@ public final class DecisionQueue: Service, @unchecked Sendable {
       head = 0
     }
     metrics?.queueDepth.record(depth)
+    deciding = true
     return batch
   }
 }

@@ -34,8 +34,9 @@ import Testing
     let pool = WorkerPool(workers: 1)
     defer { pool.stop() }
     var helped = 0
-    for _ in 0..<3 {
-      try await Task.sleep(nanoseconds: 3 * WorkerPool.spinTime)
+    for round in 0..<6 {
+      // Asleep after spinning too long, or sent to sleep at once as after a forward pass.
+      if round % 2 == 0 { try await Task.sleep(nanoseconds: 3 * WorkerPool.spinTime) } else { pool.rest() }
       let tally = Tally(4), elsewhere = Tally(1)
       let caller = pthread_self()
       pool.run(4) { part in
