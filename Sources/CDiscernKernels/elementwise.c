@@ -129,7 +129,11 @@ DK_512 static void gelu_avx512(float *x, size_t count) {
     __mmask16 mask = count - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - j)) - 1);
     __m512 v = _mm512_maskz_loadu_ps(mask, x + j);
     __m512 z = _mm512_mul_ps(_mm512_andnot_ps(sign, v), _mm512_set1_ps(0.70710678118654752f));
-    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, _mm512_set1_ps(1.0f)));
+    // 1 / (1 + p·z) from the 14-bit reciprocal and one Newton step (about 2^-28 relative error, below
+    // float's own) rather than a division, the slowest instruction in the loop.
+    __m512 denominator = _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, _mm512_set1_ps(1.0f));
+    __m512 t = _mm512_rcp14_ps(denominator);
+    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(denominator, t, _mm512_set1_ps(2.0f)));
     __m512 poly = _mm512_fmadd_ps(t, _mm512_set1_ps(1.061405429f), _mm512_set1_ps(-1.453152027f));
     poly = _mm512_fmadd_ps(t, poly, _mm512_set1_ps(1.421413741f));
     poly = _mm512_fmadd_ps(t, poly, _mm512_set1_ps(-0.284496736f));

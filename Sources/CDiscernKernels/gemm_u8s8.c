@@ -370,23 +370,58 @@ DK_512 __attribute__((always_inline)) static inline void tile_avx512_vnni(const 
   }
 }
 
-// Two blocks side by side (32 channels): each broadcast of 4 activation bytes feeds two VPDPBUSD,
-// so the broadcasts, which share the vector pipes with the multiplies, are half as many per
-// multiply-accumulate.
-DK_512 __attribute__((always_inline)) static inline void tile2_avx512_vnni(const int R, const uint8_t *q, int kpad,
-                                                                             const int8_t *block, __m512i acc[],
-                                                                             __m512i acc2[]) {
-  const int8_t *next = block + (size_t)BLOCK * kpad;
-  for (int r = 0; r < R; r++) acc[r] = acc2[r] = _mm512_setzero_si512();
+// B blocks side by side (16·B channels): each broadcast of 4 activation bytes feeds B VPDPBUSD, so
+// the broadcasts, which share the vector pipes with the multiplies, are 1/B as many per
+// multiply-accumulate. B and R are constants at each call site: the B·R accumulators stay in
+// registers (at most 24 of the 32).
+DK_512 __attribute__((always_inline)) static inline void tiles_avx512_vnni(const int B, const int R, const uint8_t *q,
+                                                                             int kpad, const int8_t *block,
+                                                                             __m512i acc[][ROWS512]) {
+  for (int b = 0; b < B; b++)
+    for (int r = 0; r < R; r++) acc[b][r] = _mm512_setzero_si512();
   for (int k = 0; k < kpad; k += 4) {
-    __m512i w = _mm512_loadu_si512((const void *)(block + k * BLOCK));
-    __m512i w2 = _mm512_loadu_si512((const void *)(next + k * BLOCK));
+    __m512i w[3];
+    for (int b = 0; b < B; b++) w[b] = _mm512_loadu_si512((const void *)(block + (size_t)b * BLOCK * kpad + k * BLOCK));
     for (int r = 0; r < R; r++) {
       int32_t four;
       memcpy(&four, q + (size_t)r * kpad + k, 4);
       __m512i a = _mm512_set1_epi32(four);
-      acc[r] = _mm512_dpbusd_epi32(acc[r], a, w);
-      acc2[r] = _mm512_dpbusd_epi32(acc2[r], a, w2);
+      for (int b = 0; b < B; b++) acc[b][r] = _mm512_dpbusd_epi32(acc[b][r], a, w[b]);
+    }
+  }
+}
+
+// Columns [c0, c0 + 16·B) for all rows, B whole blocks: the products, then the epilogue in the
+// portable path's order of operations.
+DK_512 __attribute__((always_inline)) static inline void blocks_avx512_vnni(
+    const int B, const uint8_t *q, int rows, int kpad, const float *a_scales, const int32_t *a_zero_points,
+    const int8_t *packed, const float *w_scales, const int32_t *w_sums, const float *bias, float *out, int ldo, int c0) {
+  const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
+  for (int r0 = 0; r0 < rows; r0 += ROWS512) {
+    __m512i acc[3][ROWS512];
+    const uint8_t *a = q + (size_t)r0 * kpad;
+    int R = rows - r0 < ROWS512 ? rows - r0 : ROWS512;
+    switch (R) {
+    case 8: tiles_avx512_vnni(B, 8, a, kpad, block, acc); break;
+    case 7: tiles_avx512_vnni(B, 7, a, kpad, block, acc); break;
+    case 6: tiles_avx512_vnni(B, 6, a, kpad, block, acc); break;
+    case 5: tiles_avx512_vnni(B, 5, a, kpad, block, acc); break;
+    case 4: tiles_avx512_vnni(B, 4, a, kpad, block, acc); break;
+    case 3: tiles_avx512_vnni(B, 3, a, kpad, block, acc); break;
+    case 2: tiles_avx512_vnni(B, 2, a, kpad, block, acc); break;
+    default: tiles_avx512_vnni(B, 1, a, kpad, block, acc); break;
+    }
+    for (int b = 0; b < B; b++) {
+      int c = c0 + b * TILE;
+      __m512 scales = _mm512_loadu_ps(w_scales + c);
+      __m512i sums = _mm512_loadu_si512((const void *)(w_sums + c));
+      __m512 biases = bias ? _mm512_loadu_ps(bias + c) : _mm512_setzero_ps();
+      for (int r = 0; r < R; r++) {
+        __m512i centred = _mm512_sub_epi32(acc[b][r], _mm512_mullo_epi32(_mm512_set1_epi32(a_zero_points[r0 + r]), sums));
+        __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a_scales[r0 + r]), scales);
+        __m512 value = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(centred)), biases);
+        _mm512_storeu_ps(out + (size_t)(r0 + r) * ldo + c, value);
+      }
     }
   }
 }
@@ -397,37 +432,11 @@ DK_512 static void gemm_avx512_vnni(const uint8_t *q, int rows, int inputs, cons
                                     int column_end) {
   int kpad = dk_padded_inputs(inputs);
   int c0 = column_begin;
-  // Pairs of whole blocks first, then what is left one block at a time.
-  for (; c0 + 2 * TILE <= column_end; c0 += 2 * TILE) {
-    const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
-    __m512 scales[2] = {_mm512_loadu_ps(w_scales + c0), _mm512_loadu_ps(w_scales + c0 + TILE)};
-    __m512i sums[2] = {_mm512_loadu_si512((const void *)(w_sums + c0)), _mm512_loadu_si512((const void *)(w_sums + c0 + TILE))};
-    __m512 biases[2] = {bias ? _mm512_loadu_ps(bias + c0) : _mm512_setzero_ps(),
-                        bias ? _mm512_loadu_ps(bias + c0 + TILE) : _mm512_setzero_ps()};
-    for (int r0 = 0; r0 < rows; r0 += ROWS512) {
-      __m512i acc[2][ROWS512];
-      const uint8_t *a = q + (size_t)r0 * kpad;
-      int R = rows - r0 < ROWS512 ? rows - r0 : ROWS512;
-      switch (R) {
-      case 8: tile2_avx512_vnni(8, a, kpad, block, acc[0], acc[1]); break;
-      case 7: tile2_avx512_vnni(7, a, kpad, block, acc[0], acc[1]); break;
-      case 6: tile2_avx512_vnni(6, a, kpad, block, acc[0], acc[1]); break;
-      case 5: tile2_avx512_vnni(5, a, kpad, block, acc[0], acc[1]); break;
-      case 4: tile2_avx512_vnni(4, a, kpad, block, acc[0], acc[1]); break;
-      case 3: tile2_avx512_vnni(3, a, kpad, block, acc[0], acc[1]); break;
-      case 2: tile2_avx512_vnni(2, a, kpad, block, acc[0], acc[1]); break;
-      default: tile2_avx512_vnni(1, a, kpad, block, acc[0], acc[1]); break;
-      }
-      for (int half = 0; half < 2; half++) {
-        for (int r = 0; r < R; r++) {
-          __m512i centred = _mm512_sub_epi32(acc[half][r], _mm512_mullo_epi32(_mm512_set1_epi32(a_zero_points[r0 + r]), sums[half]));
-          __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a_scales[r0 + r]), scales[half]);
-          __m512 value = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(centred)), biases[half]);
-          _mm512_storeu_ps(out + (size_t)(r0 + r) * ldo + c0 + half * TILE, value);
-        }
-      }
-    }
-  }
+  // Whole blocks three and then two at a time, then what is left one block at a time.
+  for (; c0 + 3 * TILE <= column_end; c0 += 3 * TILE)
+    blocks_avx512_vnni(3, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0);
+  for (; c0 + 2 * TILE <= column_end; c0 += 2 * TILE)
+    blocks_avx512_vnni(2, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0);
   for (; c0 < column_end; c0 += TILE) {
     const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
     int width = column_end - c0 < TILE ? column_end - c0 : TILE;

@@ -64,10 +64,11 @@ import Testing
   }
 
   /// Odd sizes (inputs not a multiple of 4, outputs not of 16, rows not of 4 or 8), the model's widths,
-  /// more rows than one tile of any path, and several pairs of 16-channel blocks (the AVX-512 path
-  /// takes two at a time).
+  /// more rows than one tile of any path, and runs of 16-channel blocks the AVX-512 path takes three,
+  /// two and one at a time (96 = 3 + 3, 80 = 3 + 2).
   static let shapes: [(Int, Int, Int)] = [
     (1, 4, 1), (3, 7, 5), (4, 64, 16), (5, 70, 33), (9, 384, 48), (32, 100, 17), (13, 385, 47), (19, 1537, 31), (17, 64, 96),
+    (10, 48, 80),
   ]
 
   /// `kernel` against the portable path at every weight range it multiplies exactly: whole, with
