@@ -497,25 +497,27 @@ public final class BertEncoder: @unchecked Sendable {
   /// Pooled, L2-normalised embeddings for token id sequences (each with its [CLS] and [SEP]).
   public func embed(ids batch: [[Int32]]) -> [[Float]] { forward(ids: batch, tagging: false).pooled }
 
-  /// Pooled embeddings and, when `tagging`, the tagger's class probabilities per token.
+  /// Pooled embeddings and, when `tagging`, the tagger's class probabilities per token. One message
+  /// has its steps split between the threads; a batch is cut into passes (`passes`) that the threads
+  /// take one at a time as each finishes its last, so a thread that drew shorter messages is not
+  /// left waiting for the other.
   func forward(ids batch: [[Int32]], tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
-    let threadCount = min(threads, batch.count)
-    guard threadCount > 1 else { return forward(chunksOf: batch, threads: threads, tagging: tagging) }
-    // Contiguous parts with about equal token counts, one per thread.
-    let total = batch.reduce(0) { $0 + $1.count }
-    var bounds = [0]
-    var seen = 0
-    for (index, ids) in batch.enumerated() {
-      seen += ids.count
-      if bounds.count < threadCount, seen * threadCount >= total * bounds.count, index + 1 < batch.count {
-        bounds.append(index + 1)
+    guard min(threads, batch.count) > 1 else {
+      let passes = Self.passes(batch.map(\.count), rows: Self.chunkRows)
+      var pooled: [[Float]] = [], tags: [[[Float]]] = []
+      for pass in passes {
+        let part = forward(ids: Array(batch[pass]), threads: threads, tagging: tagging)
+        pooled += part.pooled
+        tags += part.tags
       }
+      return (pooled, tags)
     }
-    bounds.append(batch.count)
-    let parts = bounds
-    let results = PartResults(count: parts.count - 1)
-    WorkerPool.run(parts.count - 1, on: pool) { part in
-      results.store(part, self.forward(chunksOf: Array(batch[parts[part]..<parts[part + 1]]), threads: 1, tagging: tagging))
+    let total = batch.reduce(0) { $0 + $1.count }
+    // At least one pass per thread when the batch is small, none longer than chunkRows.
+    let passes = Self.passes(batch.map(\.count), rows: min(Self.chunkRows, (total + threads - 1) / threads))
+    let results = PartResults(count: passes.count)
+    WorkerPool.run(passes.count, on: pool) { index in
+      results.store(index, self.forward(ids: Array(batch[passes[index]]), threads: 1, tagging: tagging))
     }
     pool?.rest()
     return results.joined
@@ -527,22 +529,20 @@ public final class BertEncoder: @unchecked Sendable {
   /// that the pass's activations leave the core's cache between steps.
   static let chunkRows = 256
 
-  /// The batch in consecutive chunks of about `chunkRows` tokens, each one forward pass.
-  func forward(chunksOf batch: [[Int32]], threads: Int, tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
-    var pooled: [[Float]] = [], tags: [[[Float]]] = []
+  /// Consecutive runs of messages of at most `rows` tokens together (a longer message alone).
+  static func passes(_ lengths: [Int], rows: Int) -> [Range<Int>] {
+    var passes: [Range<Int>] = []
     var start = 0
-    while start < batch.count {
-      var end = start + 1, rows = batch[start].count
-      while end < batch.count, rows + batch[end].count <= Self.chunkRows {
-        rows += batch[end].count
+    while start < lengths.count {
+      var end = start + 1, taken = lengths[start]
+      while end < lengths.count, taken + lengths[end] <= rows {
+        taken += lengths[end]
         end += 1
       }
-      let part = forward(ids: Array(batch[start..<end]), threads: threads, tagging: tagging)
-      pooled += part.pooled
-      tags += part.tags
+      passes.append(start..<end)
       start = end
     }
-    return (pooled, tags)
+    return passes
   }
 
   /// Each part's results, written by its own thread into its own slot.
@@ -562,12 +562,17 @@ public final class BertEncoder: @unchecked Sendable {
     let x = work.x.baseAddress!
     let words = wordEmbeddings.values.baseAddress!
     var r = 0
-    for ids in batch {
-      for (position, id) in ids.enumerated() {
-        let word = words + Int(id) * h, pos = position * h, row = x + (r + position) * h
-        for c in 0..<h { row[c] = word[c] + positionEmbeddings[pos + c] + tokenTypeEmbedding[c] }
+    positionEmbeddings.withUnsafeBufferPointer { positions in
+      tokenTypeEmbedding.withUnsafeBufferPointer { type in
+        let type = type.baseAddress!
+        for ids in batch {
+          for (position, id) in ids.enumerated() {
+            let word = words + Int(id) * h, at = positions.baseAddress! + position * h, row = x + (r + position) * h
+            for c in 0..<h { row[c] = word[c] + at[c] + type[c] }
+          }
+          r += ids.count
+        }
       }
-      r += ids.count
     }
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
     clock?.charge(.embeddings)
@@ -578,7 +583,7 @@ public final class BertEncoder: @unchecked Sendable {
     if tagging, let tagger {
       r = 0
       for n in lengths {
-        tags.append((r..<r + n).map { row in tagger.probabilities(UnsafeBufferPointer(start: x + row * h, count: h)) })
+        tags.append(tagger.probabilities(UnsafePointer(x + r * h), rows: n))
         r += n
       }
     }
@@ -587,7 +592,12 @@ public final class BertEncoder: @unchecked Sendable {
     r = 0
     for n in lengths {
       var v = [Float](repeating: 0, count: h)
-      for row in r..<r + n { for c in 0..<h { v[c] += x[row * h + c] } }
+      v.withUnsafeMutableBufferPointer { sum in
+        for row in r..<r + n {
+          let state = x + row * h
+          for c in 0..<h { sum[c] += state[c] }
+        }
+      }
       let inverse = 1 / Float(max(n, 1))
       var norm: Float = 0
       for c in 0..<h {
