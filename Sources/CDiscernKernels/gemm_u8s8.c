@@ -194,8 +194,40 @@ int dk_quantize_rows(const float *x, int rows, int inputs, float threshold, uint
 
 // Adds back, for columns [begin, end), what the outliers set aside contribute: value · w[c, k], with w
 // dequantized (the error quantization makes here comes from the activations, not the weights).
-static void add_outliers(const dk_outlier *outliers, int count, const int8_t *packed, int kpad, const float *w_scales,
-                         float *out, int ldo, int begin, int end) {
+#if DK_X86
+// The same sums 16 channels at a time, in the same order of operations (so the same rounding): a
+// block's 64 bytes for input k hold byte k % 4 of each channel's 4-byte group, sign-extended in place.
+__attribute__((target("avx512f,avx512bw"))) static void add_outliers_avx512(const dk_outlier *outliers, int count,
+                                                                            const int8_t *packed, int kpad,
+                                                                            const float *w_scales, float *out, int ldo,
+                                                                            int begin, int end) {
+  for (int j = 0; j < count; j++) {
+    float *row = out + (size_t)outliers[j].row * ldo;
+    int k = outliers[j].column;
+    __m512 value = _mm512_set1_ps(outliers[j].value);
+    int shift = 24 - 8 * (k % 4);
+    for (int c = begin; c < end; c += BLOCK) {
+      __mmask16 mask = end - c >= BLOCK ? (__mmask16)0xffff : (__mmask16)((1u << (end - c)) - 1);
+      __m512i group = _mm512_loadu_si512((const void *)(packed + (size_t)(c / BLOCK) * BLOCK * kpad + (size_t)(k / 4) * BLOCK * 4));
+      __m512i weights = _mm512_srai_epi32(_mm512_sllv_epi32(group, _mm512_set1_epi32(shift)), 24);
+      __m512 term = _mm512_mul_ps(value, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, w_scales + c), _mm512_cvtepi32_ps(weights)));
+      _mm512_mask_storeu_ps(row + c, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row + c), term));
+    }
+  }
+}
+#endif
+
+// The portable kernel keeps the scalar loop, so that the tests comparing each path with it also
+// compare the two loops.
+static void add_outliers(dk_kernel kernel, const dk_outlier *outliers, int count, const int8_t *packed, int kpad,
+                         const float *w_scales, float *out, int ldo, int begin, int end) {
+#if DK_X86
+  // Whole blocks from a block's start: how threads split the columns.
+  if (kernel != DK_KERNEL_PORTABLE && begin % BLOCK == 0 && dk_kernel_supported(DK_KERNEL_AVX512_VNNI)) {
+    add_outliers_avx512(outliers, count, packed, kpad, w_scales, out, ldo, begin, end);
+    return;
+  }
+#endif
   for (int j = 0; j < count; j++) {
     float *row = out + (size_t)outliers[j].row * ldo;
     int k = outliers[j].column;
@@ -498,5 +530,6 @@ void dk_gemm_u8s8(dk_kernel kernel, const uint8_t *q, int rows, int inputs, cons
                   column_end);
     break;
   }
-  add_outliers(outliers, outlier_count, packed, dk_padded_inputs(inputs), w_scales, out, ldo, column_begin, column_end);
+  add_outliers(kernel, outliers, outlier_count, packed, dk_padded_inputs(inputs), w_scales, out, ldo, column_begin,
+               column_end);
 }
