@@ -47,7 +47,8 @@ int dk_has_avx512(void) {
   static int cached = -1;
   if (cached < 0) {
     __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx512f") && dk_has_avx2();
+    // DQ too: the AVX-512 paths' float masks (andnot, and, or on zmm) are DQ instructions.
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && dk_has_avx2();
   }
   return cached;
 #else

@@ -205,4 +205,32 @@ import Testing
       }
     }
   }
+
+  /// Activations to u8 on every path this CPU runs, against the portable path: the same bytes, row
+  /// scales, zero points and outlier list, with no outliers, some, and more than the list holds
+  /// (inputs not a multiple of 16 or 32, so every tail runs).
+  @Test(arguments: [(3, 7), (5, 100), (9, 384), (4, 1537)])
+  func everyQuantizePathGivesThePortablePathsBytes(shape: (rows: Int, inputs: Int)) {
+    let input = Product(rows: shape.rows, inputs: shape.inputs, outputs: 1, seed: UInt64(shape.inputs)).input
+    let padded = shape.rows * Int(dk_padded_inputs(Int32(shape.inputs)))
+    func run(_ path: dk_quantize_path, threshold: Float, capacity: Int) -> ([UInt8], [Float], [Int32], [String])? {
+      var q = [UInt8](repeating: 7, count: padded)
+      var scales = [Float](repeating: 0, count: shape.rows), zeros = [Int32](repeating: 0, count: shape.rows)
+      var outliers = [dk_outlier](repeating: dk_outlier(), count: max(1, capacity))
+      let count = dk_quantize_rows_on(
+        path, input, Int32(shape.rows), Int32(shape.inputs), threshold, &q, &scales, &zeros, &outliers, Int32(capacity))
+      guard count >= 0 else { return nil }
+      return (q, scales, zeros, outliers.prefix(Int(count)).map { "\($0.row),\($0.column),\($0.value)" })
+    }
+    for (threshold, capacity) in [(Float.infinity, 0), (3, 4 * shape.rows), (0.5, 2)] {
+      let portable = run(DK_QUANTIZE_PORTABLE, threshold: threshold, capacity: capacity)!
+      for path in [DK_QUANTIZE_AVX2, DK_QUANTIZE_AVX512] {
+        guard let other = run(path, threshold: threshold, capacity: capacity) else { continue }
+        let differing = zip(other.0, portable.0).filter { $0 != $1 }.count
+        #expect(differing == 0, "path \(path.rawValue), threshold \(threshold): \(differing) of \(padded) bytes differ")
+        #expect(other.1 == portable.1 && other.2 == portable.2, "path \(path.rawValue), threshold \(threshold): scales")
+        #expect(other.3 == portable.3, "path \(path.rawValue), threshold \(threshold): outliers")
+      }
+    }
+  }
 }

@@ -83,6 +83,15 @@ typedef struct {
 int dk_quantize_rows(const float *x, int rows, int inputs, float threshold, uint8_t *q, float *scales,
                      int32_t *zero_points, dk_outlier *outliers, int capacity);
 
+/// The instruction paths of dk_quantize_rows (the fastest this CPU runs is taken); all give the same
+/// bytes, scales, zero points and outlier list.
+typedef enum { DK_QUANTIZE_PORTABLE = 0, DK_QUANTIZE_AVX2 = 1, DK_QUANTIZE_AVX512 = 2 } dk_quantize_path;
+
+/// dk_quantize_rows on one path, so tests can compare them; -1 (nothing written) when this CPU
+/// cannot run it.
+int dk_quantize_rows_on(dk_quantize_path path, const float *x, int rows, int inputs, float threshold, uint8_t *q,
+                        float *scales, int32_t *zero_points, dk_outlier *outliers, int capacity);
+
 /// out[r, c] = a_scale[r]·w_scale[c]·(Σ q[r,k]·w[c,k] − zp[r]·w_sum[c]) + bias[c], plus the
 /// outliers' value·w[c, k], for the output columns [column_begin, column_end); column_begin is a
 /// multiple of 16. `out` has leading dimension `ldo`. Splitting the columns lets callers run parts on
@@ -118,7 +127,7 @@ uint64_t dk_peak_run(dk_peak peak, uint64_t rounds);
 // Weights packed once at load (sgemm_packed.c says why), in panels of 16 output columns; AVX-512,
 // AVX2 + FMA and portable paths chosen at run time.
 
-/// 1 when the AVX-512 F path is in use on this CPU.
+/// 1 when the AVX-512 (F and DQ) paths are in use on this CPU.
 int dk_has_avx512(void);
 
 /// Floats of packed weights for an outputs × inputs matrix (outputs rounded up to 16).
