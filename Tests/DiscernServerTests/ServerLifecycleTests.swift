@@ -76,6 +76,29 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
 
 @Suite struct ServerLifecycleTests {
   static let moderate = ByteBuffer(string: "{\"text\":\"I want to die\"}")
+  /// Every request through the queue's thread: a test that holds a decision at its gate must not hold
+  /// one of the few threads that run the tests' own tasks, as a request decided inline would.
+  static let queuedOnly = QueueSettings(capacity: 2048, batchMessages: 64, batchWait: .zero, inlineLimit: 0)
+
+  /// A lone request when nothing is queued is decided on its own thread, without the hand-off to the
+  /// queue's thread and back, so /metrics shows it decided but never queued; a larger one still goes
+  /// through the queue (and waits there, however briefly).
+  @Test func aLoneSmallRequestIsDecidedWithoutTheQueueThread() async throws {
+    let folder = try RulesFolder()
+    let metrics = ServerMetrics()
+    let queue = DecisionQueue(settings: QueueSettings(capacity: 64, batchMessages: 64, batchWait: .zero, inlineLimit: 2), metrics: metrics)
+    defer { queue.stop() }
+    let service = try folder.loader(nil)
+    func counts() -> (decided: String?, queued: String?) {
+      let lines = metrics.exposition().split(separator: "\n")
+      func value(_ name: String) -> String? { lines.first { $0.hasPrefix(name + " ") }.map { String($0.split(separator: " ")[1]) } }
+      return (value("discern_batch_decide_seconds_count"), value("discern_queue_wait_seconds_count"))
+    }
+    #expect(try await queue.decide(["alone"], with: service).map(\.text) == ["alone"])
+    #expect(counts().decided == "1" && (counts().queued ?? "0") == "0", "\(counts())")
+    #expect(try await queue.decide(["one", "two", "three"], with: service).map(\.text) == ["one", "two", "three"])
+    #expect(counts().decided == "2" && counts().queued == "1", "\(counts())")
+  }
 
   @Test func metricsCountRequestsByRouteFlagsPerLabelAndErrors() async throws {
     let folder = try RulesFolder()
@@ -107,7 +130,7 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
   @Test func aFullQueueAnswers503WithRetryAfterAndTheAdmittedRequestsAreAnswered() async throws {
     let folder = try RulesFolder()
     let gate = Gate()
-    let queue = DecisionQueue(settings: QueueSettings(capacity: 2, batchMessages: 1, batchWait: .zero), decide: gate.deciding)
+    let queue = DecisionQueue(settings: QueueSettings(capacity: 2, batchMessages: 1, batchWait: .zero, inlineLimit: 0), decide: gate.deciding)
     defer { queue.stop() }
     let slot = EngineSlot(try folder.loader(nil))
     let app = Application(router: ServerRoutes.router(slot: slot, queue: queue, limits: .defaults, version: "t", metrics: ServerMetrics()))
@@ -134,7 +157,7 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
   @Test func concurrentRequestsShareAnEncoderBatch() async throws {
     let folder = try RulesFolder()
     let gate = Gate()
-    let queue = DecisionQueue(settings: QueueSettings(capacity: 64, batchMessages: 16, batchWait: .zero), decide: gate.deciding)
+    let queue = DecisionQueue(settings: QueueSettings(capacity: 64, batchMessages: 16, batchWait: .zero, inlineLimit: 0), decide: gate.deciding)
     defer { queue.stop() }
     let service = try folder.loader(nil)
     let held = Task { try await queue.decide(["first"], with: service) }
@@ -152,7 +175,7 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
   @Test func aRequestInFlightFinishesOnTheRulesItStartedWithAndTheNextUsesTheReloadedOnes() async throws {
     let folder = try RulesFolder()
     let gate = Gate()
-    let queue = DecisionQueue(decide: gate.deciding)
+    let queue = DecisionQueue(settings: Self.queuedOnly, decide: gate.deciding)
     defer { queue.stop() }
     let metrics = ServerMetrics()
     let slot = EngineSlot(try folder.loader(nil), loader: folder.loader, metrics: metrics)
@@ -282,7 +305,7 @@ func rulesHash(_ buffer: ByteBuffer?) -> String? { (jsonObject(buffer)["engine"]
     let ports = NIOLockedValueBox<Int?>(nil)
     let server = ModerationServer(
       configuration: ServeConfiguration(host: "127.0.0.1", port: 0, adminPort: nil, limits: .defaults, queue: .defaults, version: "t"),
-      loader: folder.loader, queue: DecisionQueue(decide: gate.deciding)
+      loader: folder.loader, queue: DecisionQueue(settings: Self.queuedOnly, decide: gate.deciding)
     ) { event in
       events.withLockedValue { $0.append(event) }
       if case .listening(_, _, let port) = event { ports.withLockedValue { $0 = port } }
