@@ -161,15 +161,20 @@ public struct TunedConfig: Decodable, Sendable, Equatable {
 /// A BERT-family sentence encoder: embeddings, transformer layers, mean pooling over the tokens,
 /// L2 normalisation — what sentence-transformers computes for all-MiniLM-L6-v2. Linear layers run in
 /// float32 through Discern's packed-weight kernel (`dk_sgemm_packed`) or in int8 through its int8 kernels (`precision`; the
-/// instruction path `Int8Kernel`, the fastest this CPU runs unless DISCERN_KERNEL names one); attention's
-/// small products run on OpenBLAS `cblas_sgemm` (loaded on first use, `dk_sgemm`);
-/// attention, LayerNorm and GELU stay in float32.
+/// instruction path `Int8Kernel`, the fastest this CPU runs unless DISCERN_KERNEL names one); each
+/// attention head runs in one AVX-512 pass of Discern's own (`dk_attention_head`), or on OpenBLAS
+/// `cblas_sgemm` where that cannot run (loaded on first use, `dk_sgemm`); attention, LayerNorm and
+/// GELU stay in float32.
 ///
 /// A batch is packed, not padded: the tokens of all messages stand in one matrix for the dense
 /// layers (which treat rows independently), and attention runs per message over its own rows.
 /// That is what a padding mask achieves, without computing the padding.
 ///
-/// `embed` may be called from several threads at once; each call has its own scratch memory.
+/// One message has its steps split between `threads` (`WorkerPool`); a batch is cut into passes of
+/// at most `chunkRows` tokens that the threads take in turn.
+///
+/// `embed` may be called from several threads at once; each call has its own scratch memory, and a
+/// call that finds the pool busy splits its steps through `concurrentPerform` instead.
 public final class BertEncoder: @unchecked Sendable {
   public let config: BertConfig
   public let tokenizer: WordPieceTokenizer
@@ -186,8 +191,9 @@ public final class BertEncoder: @unchecked Sendable {
     case .eightBit?: "int8w127"
     }
   }
-  /// Threads for one batch: a batch of several messages is split between them; a single message has
-  /// its matrix products split by output columns. OpenBLAS itself always runs single-threaded.
+  /// Threads for one batch: a batch's passes are shared between them; a single message has its
+  /// products split by output columns and its attention by heads. OpenBLAS itself always runs
+  /// single-threaded.
   public let threads: Int
   /// The threads one message's steps are split between (nil with one thread).
   let pool: WorkerPool?
