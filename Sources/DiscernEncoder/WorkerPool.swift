@@ -27,10 +27,14 @@ final class WorkerPool: @unchecked Sendable {
   /// which fails for a step that is over.
   private let claims = Atomic<Int>(0)
   private let finished = Atomic<Int>(0)
-  private let sleepers = Atomic<Int>(0)
   private let stopping = Atomic<Bool>(false)
   private let busy = Mutex<Bool>(false)
-  private let wake = DispatchSemaphore(value: 0)
+  /// Where a worker sleeps: it checks for a new step and waits under this lock, and the caller takes
+  /// it to wake them after each step it publishes, so a wake-up cannot fall between a worker's check
+  /// and its wait (and none is left over to wake it for nothing later, as counted wake-ups were).
+  private let bed = NSCondition()
+  /// Workers not asleep (for tests: an idle pool must not spin).
+  private let awake = Atomic<Int>(0)
   /// Written by the caller before it publishes a generation; read by a worker only after it has
   /// claimed a part of that generation, which the caller waits for before writing again.
   private var body: (@Sendable (Int) -> Void)? = nil
@@ -51,8 +55,11 @@ final class WorkerPool: @unchecked Sendable {
   /// Ends the workers (each within one spin or at once when asleep).
   func stop() {
     stopping.store(true, ordering: .releasing)
-    for _ in 0..<workers { wake.signal() }
+    bed.withLock { bed.broadcast() }
   }
+
+  /// Workers spinning or working now, not asleep.
+  var workersAwake: Int { awake.load(ordering: .acquiring) }
 
   /// Runs `body(0..<count)`, the parts on the caller's thread and the workers', and returns when all
   /// are done.
@@ -76,8 +83,8 @@ final class WorkerPool: @unchecked Sendable {
     generation = (generation + 1) & 0x7fff_ffff
     finished.store(0, ordering: .relaxed)
     claims.store(generation << 32 | count << 16, ordering: .releasing)
-    let asleep = sleepers.exchange(0, ordering: .acquiringAndReleasing)
-    for _ in 0..<asleep { wake.signal() }
+    // Uncontended, and a broadcast with nobody waiting makes no system call.
+    bed.withLock { bed.broadcast() }
     while let part = claim(generation) {
       body(part)
       finished.wrappingAdd(1, ordering: .releasing)
@@ -115,9 +122,10 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   private func work() {
+    awake.wrappingAdd(1, ordering: .relaxed)
     var seen = 0
     while !stopping.load(ordering: .acquiring) {
-      var started = DispatchTime.now().uptimeNanoseconds
+      let started = DispatchTime.now().uptimeNanoseconds
       var spins = 0
       var current = claims.load(ordering: .acquiring) >> 32
       while current == seen, !stopping.load(ordering: .relaxed) {
@@ -126,25 +134,32 @@ final class WorkerPool: @unchecked Sendable {
         // Past a few microseconds, let any other thread waiting for this core have it first.
         if spins > 1024 { sched_yield() }
         if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds - started > Self.spinTime {
-          sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
-          // A step published after the spin ended and before the count rose would find no sleeper.
-          if claims.load(ordering: .acquiring) >> 32 == seen { wake.wait() }
-          started = DispatchTime.now().uptimeNanoseconds
-          spins = 0
+          sleep(until: seen)
+          break
         }
         current = claims.load(ordering: .acquiring) >> 32
       }
+      current = claims.load(ordering: .acquiring) >> 32
+      if current == seen { continue }
       seen = current
       while let part = claim(current) {
         body?(part)
         finished.wrappingAdd(1, ordering: .releasing)
       }
       let published = claims.load(ordering: .acquiring)
-      if published >> 32 == seen, (published >> 16) & 0xffff == 0 {
-        sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
-        if claims.load(ordering: .acquiring) >> 32 == seen { wake.wait() }
-      }
+      // A step of no parts is `rest`: sleep now.
+      if published >> 32 == seen, (published >> 16) & 0xffff == 0 { sleep(until: seen) }
     }
+    awake.wrappingAdd(-1, ordering: .relaxed)
+  }
+
+  /// Sleeps until a step after `generation` is published (or the pool stops).
+  private func sleep(until generation: Int) {
+    bed.lock()
+    awake.wrappingAdd(-1, ordering: .relaxed)
+    while claims.load(ordering: .acquiring) >> 32 == generation, !stopping.load(ordering: .acquiring) { bed.wait() }
+    awake.wrappingAdd(1, ordering: .relaxed)
+    bed.unlock()
   }
 
   /// `body(0..<count)` on `pool`, or without one through `concurrentPerform`; one part runs inline.

@@ -64,4 +64,20 @@ import Testing
     }
     #expect(failures.value(0) == 0)
   }
+
+  /// However passes and pauses fall, an idle pool ends asleep: a worker that kept waking for nothing
+  /// would spin a core away (a service at 50 requests/s once used a whole core so).
+  @Test func anIdlePoolEndsAsleep() async throws {
+    let pool = WorkerPool(workers: 1)
+    defer { pool.stop() }
+    for pass in 0..<400 {
+      let tally = Tally(2)
+      for _ in 0..<3 { pool.run(2) { tally.add($0) } }
+      if pass % 2 == 0 { pool.rest() }
+      if pass % 3 == 0 { try await Task.sleep(nanoseconds: UInt64(pass % 7) * WorkerPool.spinTime / 4) }
+    }
+    try await Task.sleep(nanoseconds: 4 * WorkerPool.spinTime)
+    for _ in 0..<100 where pool.workersAwake > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    #expect(pool.workersAwake == 0)
+  }
 }
