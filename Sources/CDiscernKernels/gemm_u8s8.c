@@ -455,24 +455,9 @@ DK_DEFINE_YMM_GEMM(avx_vnni, "avx2,fma,avxvnni", DK_MAC_AVX_VNNI)
 
 #define DK_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
 
-// A tile of R rows × 16 channels: one 64-byte load of the block per group of 4 inputs, one VPDPBUSD
-// per row, so R accumulators (up to 8: the loads stay well under one per multiply).
-DK_512 __attribute__((always_inline)) static inline void tile_avx512_vnni(const int R, const uint8_t *q, int kpad,
-                                                                            const int8_t *block, __m512i acc[]) {
-  for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_si512();
-  for (int k = 0; k < kpad; k += 4) {
-    __m512i w = _mm512_loadu_si512((const void *)(block + k * BLOCK));
-    for (int r = 0; r < R; r++) {
-      int32_t four;
-      memcpy(&four, q + (size_t)r * kpad + k, 4);
-      acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(four), w);
-    }
-  }
-}
-
-// B blocks side by side (16·B channels): each broadcast of 4 activation bytes feeds B VPDPBUSD, so
-// the broadcasts, which share the vector pipes with the multiplies, are 1/B as many per
-// multiply-accumulate. B and R are constants at each call site: the B·R accumulators stay in
+// A tile of R rows × B blocks side by side (16·B channels): one 64-byte load of each block per group
+// of 4 inputs, and each broadcast of 4 activation bytes feeds B VPDPBUSD, so the broadcasts, which
+// share the vector pipes with the multiplies, are 1/B as many per multiply-accumulate. B and R are constants at each call site: the B·R accumulators stay in
 // registers (at most 24 of the 32).
 DK_512 __attribute__((always_inline)) static inline void tiles_avx512_vnni(const int B, const int R, const uint8_t *q,
                                                                              int kpad, const int8_t *block,
@@ -491,11 +476,13 @@ DK_512 __attribute__((always_inline)) static inline void tiles_avx512_vnni(const
   }
 }
 
-// Columns [c0, c0 + 16·B) for all rows, B whole blocks: the products, then the epilogue in the
-// portable path's order of operations.
+// Columns [c0, c0 + 16·(B − 1) + width) for all rows, B blocks of which the last may be partial (its
+// channels past `width` are masked off: scales, sums and bias end there): the products, then the
+// epilogue in the portable path's order of operations.
 DK_512 __attribute__((always_inline)) static inline void blocks_avx512_vnni(
     const int B, const uint8_t *q, int rows, int kpad, const float *a_scales, const int32_t *a_zero_points,
-    const int8_t *packed, const float *w_scales, const int32_t *w_sums, const float *bias, float *out, int ldo, int c0) {
+    const int8_t *packed, const float *w_scales, const int32_t *w_sums, const float *bias, float *out, int ldo, int c0,
+    int width) {
   const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
   for (int r0 = 0; r0 < rows; r0 += ROWS512) {
     __m512i acc[3][ROWS512];
@@ -513,14 +500,15 @@ DK_512 __attribute__((always_inline)) static inline void blocks_avx512_vnni(
     }
     for (int b = 0; b < B; b++) {
       int c = c0 + b * TILE;
-      __m512 scales = _mm512_loadu_ps(w_scales + c);
-      __m512i sums = _mm512_loadu_si512((const void *)(w_sums + c));
-      __m512 biases = bias ? _mm512_loadu_ps(bias + c) : _mm512_setzero_ps();
+      __mmask16 mask = (__mmask16)(b < B - 1 || width == TILE ? 0xffff : (1u << width) - 1);
+      __m512 scales = _mm512_maskz_loadu_ps(mask, w_scales + c);
+      __m512i sums = _mm512_maskz_loadu_epi32(mask, w_sums + c);
+      __m512 biases = bias ? _mm512_maskz_loadu_ps(mask, bias + c) : _mm512_setzero_ps();
       for (int r = 0; r < R; r++) {
         __m512i centred = _mm512_sub_epi32(acc[b][r], _mm512_mullo_epi32(_mm512_set1_epi32(a_zero_points[r0 + r]), sums));
         __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a_scales[r0 + r]), scales);
         __m512 value = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(centred)), biases);
-        _mm512_storeu_ps(out + (size_t)(r0 + r) * ldo + c, value);
+        _mm512_mask_storeu_ps(out + (size_t)(r0 + r) * ldo + c, mask, value);
       }
     }
   }
@@ -534,39 +522,12 @@ DK_512 static void gemm_avx512_vnni(const uint8_t *q, int rows, int inputs, cons
   int c0 = column_begin;
   // Whole blocks three and then two at a time, then what is left one block at a time.
   for (; c0 + 3 * TILE <= column_end; c0 += 3 * TILE)
-    blocks_avx512_vnni(3, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0);
+    blocks_avx512_vnni(3, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0, TILE);
   for (; c0 + 2 * TILE <= column_end; c0 += 2 * TILE)
-    blocks_avx512_vnni(2, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0);
+    blocks_avx512_vnni(2, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0, TILE);
   for (; c0 < column_end; c0 += TILE) {
-    const int8_t *block = packed + (size_t)(c0 / BLOCK) * BLOCK * kpad;
     int width = column_end - c0 < TILE ? column_end - c0 : TILE;
-    // The last tile's channels past `outputs` are masked off: scales, sums and bias end there.
-    __mmask16 mask = (__mmask16)(width == TILE ? 0xffff : (1u << width) - 1);
-    __m512 scales = _mm512_maskz_loadu_ps(mask, w_scales + c0);
-    __m512i sums = _mm512_maskz_loadu_epi32(mask, w_sums + c0);
-    __m512 biases = bias ? _mm512_maskz_loadu_ps(mask, bias + c0) : _mm512_setzero_ps();
-    for (int r0 = 0; r0 < rows; r0 += ROWS512) {
-      __m512i acc[ROWS512];
-      const uint8_t *a = q + (size_t)r0 * kpad;
-      int R = rows - r0 < ROWS512 ? rows - r0 : ROWS512;
-      switch (R) {
-      case 8: tile_avx512_vnni(8, a, kpad, block, acc); break;
-      case 7: tile_avx512_vnni(7, a, kpad, block, acc); break;
-      case 6: tile_avx512_vnni(6, a, kpad, block, acc); break;
-      case 5: tile_avx512_vnni(5, a, kpad, block, acc); break;
-      case 4: tile_avx512_vnni(4, a, kpad, block, acc); break;
-      case 3: tile_avx512_vnni(3, a, kpad, block, acc); break;
-      case 2: tile_avx512_vnni(2, a, kpad, block, acc); break;
-      default: tile_avx512_vnni(1, a, kpad, block, acc); break;
-      }
-      for (int r = 0; r < R; r++) {
-        // The portable path's order of operations: (a_scale·w_scale)·(dot − zp·w_sum) + bias.
-        __m512i centred = _mm512_sub_epi32(acc[r], _mm512_mullo_epi32(_mm512_set1_epi32(a_zero_points[r0 + r]), sums));
-        __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a_scales[r0 + r]), scales);
-        __m512 value = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(centred)), biases);
-        _mm512_mask_storeu_ps(out + (size_t)(r0 + r) * ldo + c0, mask, value);
-      }
-    }
+    blocks_avx512_vnni(1, q, rows, kpad, a_scales, a_zero_points, packed, w_scales, w_sums, bias, out, ldo, c0, width);
   }
 }
 #endif

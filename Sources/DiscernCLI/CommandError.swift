@@ -1,3 +1,4 @@
+import ArgumentParser
 import DiscernAudit
 
 /// An error that ends a command at run time, said as one sentence after "Error: " with exit status 1
@@ -7,4 +8,12 @@ struct CommandError: Error, CustomStringConvertible {
   let description: String
   init(_ description: String) { self.description = description }
   init(_ error: AuditError) { self.init(error.description) }
+}
+
+/// The corpus splits a `--split` option names.
+enum SplitOption {
+  /// Refuses a `--split` that names no split.
+  static func validate(_ split: String) throws {
+    guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split is train, dev or test, not '\(split)'.") }
+  }
 }

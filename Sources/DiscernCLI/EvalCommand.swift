@@ -36,7 +36,7 @@ struct EvalCommand: ParsableCommand {
   var plot: String?
 
   func validate() throws {
-    guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split is train, dev or test, not '\(split)'.") }
+    try SplitOption.validate(split)
   }
 
   func run() throws {

@@ -43,7 +43,7 @@ struct VerdictsCommand: ParsableCommand {
     var moderator: String = "import"
 
     func validate() throws {
-      guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split is train, dev or test, not '\(split)'.") }
+      try SplitOption.validate(split)
       if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
     }
 
@@ -82,7 +82,7 @@ struct VerdictsCommand: ParsableCommand {
     var split: String = "dev"
 
     func validate() throws {
-      guard ["train", "dev", "test"].contains(split) else { throw ValidationError("--split is train, dev or test, not '\(split)'.") }
+      try SplitOption.validate(split)
     }
 
     func run() throws {

@@ -509,14 +509,11 @@ public final class BertEncoder: @unchecked Sendable {
   /// left waiting for the other.
   func forward(ids batch: [[Int32]], tagging: Bool) -> (pooled: [[Float]], tags: [[[Float]]]) {
     guard min(threads, batch.count) > 1 else {
+      // One thread, or one message whose steps the threads split: the passes in turn.
       let passes = Self.passes(batch.map(\.count), rows: Self.chunkRows)
-      var pooled: [[Float]] = [], tags: [[[Float]]] = []
-      for pass in passes {
-        let part = forward(ids: Array(batch[pass]), threads: threads, tagging: tagging)
-        pooled += part.pooled
-        tags += part.tags
-      }
-      return (pooled, tags)
+      let results = PartResults(count: passes.count)
+      for (index, pass) in passes.enumerated() { results.store(index, forward(ids: Array(batch[pass]), threads: threads, tagging: tagging)) }
+      return results.joined
     }
     let total = batch.reduce(0) { $0 + $1.count }
     // At least one pass per thread when the batch is small, none longer than chunkRows.
@@ -582,7 +579,8 @@ public final class BertEncoder: @unchecked Sendable {
     }
     dk_add_layernorm(x, nil, Int32(rows), Int32(h), embeddingNorm.weight, embeddingNorm.bias, config.layerNormEps)
     clock?.charge(.embeddings)
-    for layer in layers { forward(layer, work, rows: rows, lengths: lengths, threads: threads, clock: clock) }
+    let heads = HeadSplit(lengths: lengths, heads: config.heads, threads: threads)
+    for layer in layers { forward(layer, work, rows: rows, heads: heads, threads: threads, clock: clock) }
     pool(threads)?.rest()
     // The span tagger reads each token's last-layer state.
     var tags: [[[Float]]] = []
@@ -618,20 +616,20 @@ public final class BertEncoder: @unchecked Sendable {
     return (pooled, tags)
   }
 
-  func forward(_ layer: Layer, _ work: Workspace, rows: Int, lengths: [Int], threads: Int, clock: StageClock? = nil) {
-    let h = config.hiddenSize
+  func forward(_ layer: Layer, _ work: Workspace, rows: Int, heads: HeadSplit, threads: Int, clock: StageClock? = nil) {
+    let h = config.hiddenSize, pool = pool(threads)
     let x = work.x.baseAddress!, qkv = work.qkv.baseAddress!, context = work.context.baseAddress!
     let attended = work.attended.baseAddress!, hidden = work.hidden.baseAddress!
     // Q, K, V for every token at once.
-    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .qkv)
-    attend(work, lengths: lengths, threads: threads)
+    layer.qkv.apply(x, rows: rows, into: qkv, scratch: work.quantized, threads: threads, pool: pool, clock: clock, stage: .qkv)
+    attend(work, heads: heads, pool: pool)
     clock?.charge(.attention)
-    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .attentionOut)
+    layer.attentionOut.apply(context, rows: rows, into: attended, scratch: work.quantized, threads: threads, pool: pool, clock: clock, stage: .attentionOut)
     dk_add_layernorm(attended, x, Int32(rows), Int32(h), layer.attentionNorm.weight, layer.attentionNorm.bias, config.layerNormEps)
     clock?.charge(.layerNorm)
     layer.intermediate.apply(
-      attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads, pool: pool(threads), activation: .gelu, clock: clock, stage: .ffnIn)
-    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads, pool: pool(threads), clock: clock, stage: .ffnOut)
+      attended, rows: rows, into: hidden, scratch: work.quantized, threads: threads, pool: pool, activation: .gelu, clock: clock, stage: .ffnIn)
+    layer.output.apply(hidden, rows: rows, into: x, scratch: work.quantized, threads: threads, pool: pool, clock: clock, stage: .ffnOut)
     dk_add_layernorm(x, attended, Int32(rows), Int32(h), layer.outputNorm.weight, layer.outputNorm.bias, config.layerNormEps)
     clock?.charge(.layerNorm)
   }
@@ -639,38 +637,50 @@ public final class BertEncoder: @unchecked Sendable {
   /// The pool for a step on `threads` threads: the encoder's own, unless a batch part runs on one.
   func pool(_ threads: Int) -> WorkerPool? { threads > 1 ? pool : nil }
 
-  /// Every head of every message, from the stacked Q|K|V rows into `context`. The (message, head)
-  /// pairs are split between the threads in contiguous runs of about equal cost (n² each), so one
-  /// message's heads run in parallel too.
-  func attend(_ work: Workspace, lengths: [Int], threads: Int) {
-    let h = config.hiddenSize, heads = config.heads, d = h / heads
+  /// How a pass's attention is shared between the threads, the same for every layer: the (message,
+  /// head) pairs in contiguous runs of about equal cost (n² each), so one message's heads run in
+  /// parallel too.
+  struct HeadSplit: Sendable {
+    /// Each pair: the message's first row, its length, the head.
+    let units: [(start: Int, length: Int, head: Int)]
+    /// Thread `part` takes units[bounds[part]..<bounds[part + 1]].
+    let bounds: [Int]
+
+    init(lengths: [Int], heads: Int, threads: Int) {
+      var units: [(start: Int, length: Int, head: Int)] = []
+      var start = 0
+      for n in lengths {
+        for head in 0..<heads { units.append((start, n, head)) }
+        start += n
+      }
+      let total = units.reduce(0) { $0 + $1.length * $1.length }
+      let parts = max(1, min(threads, units.count))
+      var bounds = [0]
+      var cost = 0
+      for (index, unit) in units.enumerated() {
+        cost += unit.length * unit.length
+        if bounds.count < parts, cost * parts >= total * bounds.count, index + 1 < units.count { bounds.append(index + 1) }
+      }
+      bounds.append(units.count)
+      self.units = units
+      self.bounds = bounds
+    }
+  }
+
+  /// Every head of every message, from the stacked Q|K|V rows into `context`, as `heads` shares it.
+  func attend(_ work: Workspace, heads split: HeadSplit, pool: WorkerPool?) {
+    let h = config.hiddenSize, d = h / config.heads
     let scale = 1 / Float(d).squareRoot()
-    var units: [(start: Int, length: Int, head: Int)] = []
-    var start = 0
-    for n in lengths {
-      for head in 0..<heads { units.append((start, n, head)) }
-      start += n
-    }
-    let total = units.reduce(0) { $0 + $1.length * $1.length }
-    let parts = max(1, min(threads, units.count))
-    var bounds = [0]
-    var cost = 0
-    for (index, unit) in units.enumerated() {
-      cost += unit.length * unit.length
-      if bounds.count < parts, cost * parts >= total * bounds.count, index + 1 < units.count { bounds.append(index + 1) }
-    }
-    bounds.append(units.count)
     let qkv = SharedPointer(pointer: UnsafePointer(work.qkv.baseAddress!)), context = SharedPointer(pointer: work.context.baseAddress!)
     let scratch = SharedPointer(pointer: work.scratch.baseAddress!), perThread = work.attentionScratch
-    let run: @Sendable (Int) -> Void = { [units, bounds] part in
+    WorkerPool.run(split.bounds.count - 1, on: pool) { part in
       let mine = scratch.pointer + part * perThread
-      for unit in units[bounds[part]..<bounds[part + 1]] {
+      for unit in split.units[split.bounds[part]..<split.bounds[part + 1]] {
         let q = qkv.pointer + unit.start * 3 * h + unit.head * d
         dk_attention_head(
           q, q + h, q + 2 * h, Int32(3 * h), Int32(unit.length), Int32(d), scale, mine,
           context.pointer + unit.start * h + unit.head * d, Int32(h))
       }
     }
-    WorkerPool.run(bounds.count - 1, on: pool(threads), run)
   }
 }

@@ -68,11 +68,12 @@ struct DenseLayer: @unchecked Sendable {
     let out = SharedPointer(pointer: output)
     // Threads split the output columns (in whole 16-column tiles); each part is a plain product.
     @Sendable func columns(_ part: Int) -> Range<Int> { tiles * part / parts * 16..<min(outputs, tiles * (part + 1) / parts * 16) }
+    // The product of one part's columns.
+    let product: @Sendable (Range<Int>) -> Void
     switch weights {
     case .fp32(let packed):
       let source = SharedPointer(pointer: input)
-      let run: @Sendable (Int) -> Void = { part in
-        let range = columns(part)
+      product = { range in
         packed.withUnsafeBufferPointer { weights in
           bias.withUnsafeBufferPointer { bias in
             dk_sgemm_packed(
@@ -80,23 +81,23 @@ struct DenseLayer: @unchecked Sendable {
               out.pointer, Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
           }
         }
-        if fused == .gelu { dk_gelu_columns(out.pointer, Int32(rows), Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound)) }
       }
-      WorkerPool.run(parts, on: pool, run)
     case .int8(let packed):
       let outliers = dk_quantize_rows(
         input, Int32(rows), Int32(inputs), scratch.threshold, scratch.values, scratch.scales, scratch.zeroPoints,
         scratch.outliers, Int32(scratch.outlierCapacity))
       clock?.charge(.quantize)
-      let run: @Sendable (Int) -> Void = { part in
-        let range = columns(part)
+      product = { range in
         dk_gemm_u8s8(
           packed.kernel.c, scratch.values, Int32(rows), Int32(inputs), scratch.scales, scratch.zeroPoints, packed.values,
           Int32(outputs), packed.scales, packed.sums, packed.bias, scratch.outliers, outliers, out.pointer,
           Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound))
-        if fused == .gelu { dk_gelu_columns(out.pointer, Int32(rows), Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound)) }
       }
-      WorkerPool.run(parts, on: pool, run)
+    }
+    WorkerPool.run(parts, on: pool) { part in
+      let range = columns(part)
+      product(range)
+      if fused == .gelu { dk_gelu_columns(out.pointer, Int32(rows), Int32(outputs), Int32(range.lowerBound), Int32(range.upperBound)) }
     }
   }
 }

@@ -68,17 +68,11 @@ final class WorkerPool: @unchecked Sendable {
       for part in 0..<count { body(part) }
       return
     }
-    let acquired = busy.withLock { taken in
-      if taken { return false }
-      taken = true
-      return true
-    }
-    guard count < 1 << 16, acquired else {
-      if acquired { busy.withLock { $0 = false } }
+    guard count < 1 << 16, claimPool() else {
       DispatchQueue.concurrentPerform(iterations: count, execute: body)
       return
     }
-    defer { busy.withLock { $0 = false } }
+    defer { releasePool() }
     self.body = body
     generation = (generation + 1) & 0x7fff_ffff
     finished.store(0, ordering: .relaxed)
@@ -93,20 +87,26 @@ final class WorkerPool: @unchecked Sendable {
     self.body = nil
   }
 
-  /// Tells the workers that no step follows soon (a forward pass is over), so they sleep now rather
-  /// than spin for `spinTime` beside the threads that answer the request. Skipped while another
-  /// caller holds the pool.
-  func rest() {
-    let acquired = busy.withLock { taken in
+  /// Takes the pool for one caller's step, unless another caller has it.
+  private func claimPool() -> Bool {
+    busy.withLock { taken in
       if taken { return false }
       taken = true
       return true
     }
-    guard acquired else { return }
+  }
+
+  private func releasePool() { busy.withLock { $0 = false } }
+
+  /// Tells the workers that no step follows soon (a forward pass is over), so they sleep now rather
+  /// than spin for `spinTime` beside the threads that answer the request. Skipped while another
+  /// caller holds the pool.
+  func rest() {
+    guard claimPool() else { return }
     generation = (generation + 1) & 0x7fff_ffff
     // A step of no parts: a worker that sees it has nothing to claim and goes to sleep.
     claims.store(generation << 32, ordering: .releasing)
-    busy.withLock { $0 = false }
+    releasePool()
   }
 
   /// The next part of step `generation`, or nil when it has none left (or is over).
