@@ -14,11 +14,27 @@ import Testing
     return FileManager.default.fileExists(atPath: next) ? next : root + "/.build/debug/discern"
   }
 
+  /// The folders one test made, removed when the test's instance goes (each test has its own).
+  final class MadeFolders: @unchecked Sendable {
+    var paths: [String] = []
+    deinit { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+  }
+  let made = MadeFolders()
+
   /// A fresh folder outside the checkout.
   func temporaryFolder() throws -> String {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("discern-resources-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    made.paths.append(folder)
     return folder
+  }
+
+  /// Puts the built binary at `path` as a hard link: a copy is a file this process opened for
+  /// writing, and a child that another test spawns meanwhile can inherit that descriptor, so
+  /// running the copy fails with "text file busy". A copy only where a link cannot cross devices.
+  func placeBuiltBinary(at path: String) throws {
+    if link(Self.builtBinary, path) == 0 { return }
+    try FileManager.default.copyItem(atPath: Self.builtBinary, toPath: path)
   }
 
   /// Runs `binary` in `directory` with this process's environment, DISCERN_HOME replaced by `home`
@@ -65,7 +81,7 @@ import Testing
     let share = prefix + "/share/discern"
     try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: share + "/Models", withIntermediateDirectories: true)
-    try FileManager.default.copyItem(atPath: Self.builtBinary, toPath: prefix + "/bin/discern")
+    try placeBuiltBinary(at: prefix + "/bin/discern")
     try treeWithRaisedThreshold(in: share)
     try FileManager.default.createSymbolicLink(atPath: share + "/Models/default", withDestinationPath: Self.root + "/Models/default")
     try FileManager.default.createSymbolicLink(atPath: share + "/encoder", withDestinationPath: Self.root + "/.models/all-MiniLM-L6-v2")
@@ -77,11 +93,11 @@ import Testing
   @Test func nothingFindableIsOneLineWithEveryPlaceTriedAndExitOne() throws {
     let folder = try temporaryFolder()
     let binary = folder + "/discern"
-    try FileManager.default.copyItem(atPath: Self.builtBinary, toPath: binary)
+    try placeBuiltBinary(at: binary)
     // A Rules/ in the working directory is not a place Discern looks.
     try copyShippedRules(from: Self.root, into: folder)
     let run = try discern(["explain", "hi"], in: folder, binary: binary)
-    #expect(run.status == 1)
+    #expect(run.status == 1, "\(run.stderr)")
     #expect(run.stdout == "")
     #expect(run.stderr == """
       error: no rules folder found; tried DISCERN_HOME (not set), no install prefix (\(binary) is not in a bin folder), \
