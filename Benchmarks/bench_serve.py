@@ -4,7 +4,9 @@ encoder) and rules-only, in one run:
 
 - open loop: single messages at a fixed rate (50 requests/s by default), each request timed from the
   moment it was due to be sent, so a slow answer delays no later measurement (no coordinated
-  omission); then a rate sweep to show where p99 breaks;
+  omission); then a rate sweep to show where p99 breaks. The client is Benchmarks/openloop/openloop.c,
+  compiled for the run (one thread, epoll, an absolute timer: its own lateness is printed and stays
+  well under a millisecond), or this script's asyncio client with --open-client python or no compiler;
 - closed loop: 1, 4, 16, 64 connections sending single messages back to back (wrk, C, with
   Benchmarks/bench_serve.lua), throughput and latency;
 - batched: requests of 32 and 64 messages, messages/s, beside `discern audit` on the same messages
@@ -17,7 +19,7 @@ encoder) and rules-only, in one run:
 The messages are the corpus file's test rows, cycled; they are written to a temporary folder for the
 run and never kept. Errors are counted by kind (an HTTP status such as 503, a timeout, a refused or
 reset connection) and reported; nothing is retried. The client's own CPU time is measured and
-reported beside the server's, to show the client was not the bottleneck. Standard library only.
+reported beside the server's, to show the client was not the bottleneck. Standard library only (and cc).
 """
 import argparse
 import asyncio
@@ -364,6 +366,53 @@ async def open_loop(server, name, requests, rate, seconds, timeout, max_connecti
     return run
 
 
+def build_open_client(work):
+    """Compiles Benchmarks/openloop/openloop.c into `work`; None (and the Python client) without a C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openloop", "openloop.c")
+    binary = os.path.join(work, "openloop")
+    subprocess.run([compiler, "-O2", "-o", binary, source], check=True)
+    return binary
+
+
+async def c_open_loop(client, server, name, load, rate, seconds, timeout, max_connections):
+    """The same open loop as `open_loop`, by Benchmarks/openloop/openloop.c: one thread on epoll and an
+    absolute timer, so the client's own lateness stays far under the Python client's. `load` is
+    ["--bodies", FILE] (one JSON body a line) or ["--get", PATH]."""
+    run = Run(name, sent=int(rate * seconds))
+    server_cpu, server_wait = server.cpu_seconds(), server.run_queue_wait()
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        client, "--port", str(server.port), "--rate", str(rate), "--seconds", str(seconds), "--timeout", str(timeout),
+        "--connections", str(max_connections), *load, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    run.wall = time.perf_counter() - started - 0.01  # the client starts its clock 10 ms in
+    run.server_cpu, run.server_wait = server.cpu_seconds() - server_cpu, server.run_queue_wait() - server_wait
+    if process.returncode != 0:
+        sys.exit(f"error: the open-loop client exited {process.returncode}")
+    for line in out.decode().splitlines():
+        kind, *values = line.split()
+        if kind == "ok":
+            from_due, from_write, lag = (int(v) / 1e9 for v in values)
+            run.latencies.append(from_due)
+            run.from_send.append(from_write)
+            run.send_lag.append(lag)
+        elif kind == "error":
+            run.errors[values[0]] += 1
+        elif kind == "cpu":
+            run.client_cpu = float(values[0])
+    return run
+
+
+async def open_loop_step(args, server, name, rate, seconds, python_requests, c_load):
+    """One open-loop step by the C client where it was built, else by this script's."""
+    if args.open_client:
+        return await c_open_loop(args.open_client, server, name, c_load, rate, seconds, args.timeout, args.max_connections)
+    return await open_loop(server, name, python_requests, rate, seconds, args.timeout, args.max_connections)
+
+
 async def closed_loop(server, name, requests, connections, count, timeout, messages_per_request=1):
     """`connections` clients, each sending its next request as soon as the last is answered, until
     `count` requests have been sent."""
@@ -446,7 +495,7 @@ def audit(discern, variant, threads, input_path, out_path):
     return time.perf_counter() - started
 
 
-async def soak(server, requests, rate, seconds, timeout, max_connections):
+async def soak(args, server, requests, c_load, rate, seconds):
     """Open loop at `rate` for `seconds`, sampling the server's VmRSS once a second."""
     samples = []
 
@@ -457,7 +506,7 @@ async def soak(server, requests, rate, seconds, timeout, max_connections):
             await asyncio.sleep(1)
 
     sampler = asyncio.create_task(sample())
-    run = await open_loop(server, f"soak {rate}/s", requests, rate, seconds, timeout, max_connections)
+    run = await open_loop_step(args, server, f"soak {rate}/s", rate, seconds, requests, c_load)
     sampler.cancel()
     samples.append((samples[-1][0] + 1, server.rss_mb()))
     return run, samples
@@ -521,14 +570,18 @@ async def bench_variant(args, variant, texts, work, summary):
     row = summary.setdefault(variant, {"ready RSS MB": f"{server.ready_rss:.0f}"})
     try:
         singles = [post_bytes(server.port, json.dumps({"text": text})) for text in texts]
+        bodies_path = os.path.join(work, "single-bodies.jsonl")
+        with open(bodies_path, "w") as f:
+            f.writelines(json.dumps({"text": text}) + "\n" for text in texts)
+        post_load = ["--bodies", bodies_path]
         # Warm-up: every code path once and the allocator settled; not measured.
         await closed_loop(server, "warm-up", singles, 2, min(len(singles), 100), args.timeout)
 
         print(f"\n### Open loop, single messages, {args.rate}/s for {args.seconds} s\n")
-        healthz = await open_loop(server, "GET /healthz", [get_bytes(server.port, "/healthz")], args.rate,
-                                  min(args.seconds, 10), args.timeout, args.max_connections)
+        healthz = await open_loop_step(args, server, "GET /healthz", args.rate, min(args.seconds, 10),
+                                       [get_bytes(server.port, "/healthz")], ["--get", "/healthz"])
         server.settle()
-        main = await open_loop(server, f"{args.rate}/s", singles, args.rate, args.seconds, args.timeout, args.max_connections)
+        main = await open_loop_step(args, server, f"{args.rate}/s", args.rate, args.seconds, singles, post_load)
         server.settle()
         latency_header("load")
         latency_row(f"POST /v1/moderate {args.rate}/s", main)
@@ -547,7 +600,7 @@ async def bench_variant(args, variant, texts, work, summary):
         latency_header("rate")
         sweep = []
         for rate in args.rates:
-            run = await open_loop(server, f"{rate}/s", singles, rate, args.sweep_seconds, args.timeout, args.max_connections)
+            run = await open_loop_step(args, server, f"{rate}/s", rate, args.sweep_seconds, singles, post_load)
             server.settle()
             latency_row(f"{rate}/s", run)
             sweep.append(run)
@@ -556,9 +609,6 @@ async def bench_variant(args, variant, texts, work, summary):
 
         print(f"\n### Closed loop, single messages, {args.closed_seconds} s each ({args.client})\n")
         latency_header("connections")
-        bodies_path = os.path.join(work, "single-bodies.jsonl")
-        with open(bodies_path, "w") as f:
-            f.writelines(json.dumps({"text": text}) + "\n" for text in texts)
         best = None
         for connections in args.connections:
             if args.client == "wrk":
@@ -626,7 +676,7 @@ async def bench_variant(args, variant, texts, work, summary):
         if variant in args.soak_variants and args.soak_seconds > 0:
             server.settle()
             print(f"\n### Soak: {args.soak_rate}/s for {args.soak_seconds} s, VmRSS once a second\n")
-            run, samples = await soak(server, singles, args.soak_rate, args.soak_seconds, args.timeout, args.max_connections)
+            run, samples = await soak(args, server, singles, post_load, args.soak_rate, args.soak_seconds)
             latency_header("load")
             latency_row(f"soak {args.soak_rate}/s", run)
             rss = [m for _, m in samples]
@@ -657,6 +707,8 @@ def main():
     parser.add_argument("--closed-seconds", type=int, default=15)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="closed-loop client: wrk (C; `apt-get install wrk`) or this script's own")
+    parser.add_argument("--open-client", choices=["c", "python"], default="c",
+                        help="open-loop client: Benchmarks/openloop/openloop.c (built with cc; the Python one where there is no compiler) or this script's own")
     parser.add_argument("--closed-guess", type=float, default=200, help="python client: requests a second to size its closed-loop steps by")
     parser.add_argument("--batch-sizes", default="32,64")
     parser.add_argument("--batch-connections", default="1,2")
@@ -691,10 +743,12 @@ def main():
     print(f"# bench-serve: `discern serve` over loopback\n")
     print(f"Machine: {machine()}; load average at start {load_average()}")
     print(f"Messages: {len(texts):,} {args.split} rows of {os.path.basename(args.corpus)}, cycled; --threads {args.threads} "
-          f"for serve and audit; closed-loop client: {args.client}; open-loop client: this script (asyncio, keep-alive, "
-          f"at most {args.max_connections} connections)")
+          f"for serve and audit; closed-loop client: {args.client}")
     summary = {}
     with tempfile.TemporaryDirectory() as work:
+        args.open_client = build_open_client(work) if args.open_client == "c" else None
+        print(f"Open-loop client: {'Benchmarks/openloop/openloop.c (C, epoll, absolute timerfd, keep-alive' if args.open_client else 'this script (asyncio, keep-alive'}, "
+              f"at most {args.max_connections} connections)")
         for variant in args.variants:
             asyncio.run(bench_variant(args, variant, texts, work, summary))
     print(f"\n## Summary\n\nMachine: {machine()}; --threads {args.threads}; load average at end {load_average()}\n")

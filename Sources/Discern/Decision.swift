@@ -199,6 +199,12 @@ extension Engine {
       padding: padded.removed, urgency: urgency, scope: scope)
   }
 
+  /// A decision by `variant` is coming (a request has arrived): the encoder's threads are woken now,
+  /// while the request is parsed, rather than at the first step of its forward pass.
+  public func prepare(_ variant: Variant) {
+    if variant == .fused { encoder?.prepare() }
+  }
+
   /// What the encoder reads of each message: the message with obfuscation undone, as the rules read
   /// it — the encoder learned plain English, and "k!ll mys3lf" is mostly unknown word pieces to it —
   /// with its tagger's spans put back on the message as written. Needs an engine with an encoder.

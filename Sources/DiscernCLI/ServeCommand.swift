@@ -93,6 +93,7 @@ struct ServeCommand: ParsableCommand {
   /// The root command stays synchronous (an async main moves the REPL off the main thread, where
   /// its Ctrl-C handling lives), so the server runs in a task while this thread waits for it.
   func run() throws {
+    ModerationServer.runTasksOnEventLoops()
     let outcome = NIOLockedValueBox<(any Error)?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {

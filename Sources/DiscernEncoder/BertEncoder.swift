@@ -467,6 +467,7 @@ public final class BertEncoder: @unchecked Sendable {
   /// gloss is read but never marked).
   /// Without a tagger it is `embed` with no spans (token offsets are only worked out for a tagger).
   public func read(_ texts: [String]) -> [EncoderReading] {
+    prepare()
     guard let tagger else { return embed(texts).map { EncoderReading(embedding: $0, spans: []) } }
     let tokens = texts.map { tokenizer.tokens(input($0)) }
     let (pooled, tagProbabilities) = forward(ids: tokens.map { $0.map(\.id) }, tagging: true)
@@ -476,6 +477,10 @@ public final class BertEncoder: @unchecked Sendable {
         spans: tagger.spans(tokens: tokens[row], probabilities: tagProbabilities[row], messageLength: texts[row].unicodeScalars.count))
     }
   }
+
+  /// A forward pass is coming: wakes the threads that will share it, so that they are up by its
+  /// first step instead of being woken there (`WorkerPool.wake`). Costs nothing when they are awake.
+  public func prepare() { pool?.wake() }
 
   /// Scratch memory for one batch, sized by its rows.
   final class Workspace {

@@ -32,6 +32,7 @@ public enum ServerRoutes {
         body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
     router.post("/v1/moderate") { request, _ in
+      if let service = slot.service { service.engine.prepare(service.variant) }
       let body: ByteBuffer
       do {
         body = try await request.body.collect(upTo: limits.bodyBytes)

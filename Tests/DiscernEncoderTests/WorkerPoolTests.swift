@@ -80,4 +80,36 @@ import Testing
     for _ in 0..<100 where pool.workersAwake > 0 { try await Task.sleep(for: .milliseconds(5)) }
     #expect(pool.workersAwake == 0)
   }
+
+  /// `wake` (a request has arrived) gets a sleeping worker up before the pass's first step, and
+  /// one that no step follows sleeps again rather than spin.
+  @Test func wakeGetsASleepingWorkerUpAndItSleepsAgainWithoutAStep() async throws {
+    let pool = WorkerPool(workers: 1)
+    defer { pool.stop() }
+    func settles(awake: Int) async throws -> Bool {
+      for _ in 0..<200 where pool.workersAwake != awake { try await Task.sleep(for: .milliseconds(5)) }
+      return pool.workersAwake == awake
+    }
+    // The worker thread running first (a fresh one counts as asleep until it starts).
+    let caller = pthread_self(), elsewhere = Tally(1)
+    for _ in 0..<1_000 where elsewhere.value(0) == 0 {
+      pool.run(2) { _ in
+        if pthread_equal(pthread_self(), caller) == 0 { elsewhere.add(0) }
+        usleep(500)
+      }
+    }
+    for round in 0..<5 {
+      pool.rest()
+      #expect(try await settles(awake: 0), "round \(round): the worker did not fall asleep")
+      let before = pool.wakeUps
+      pool.wake()
+      for _ in 0..<200 where pool.wakeUps == before { try await Task.sleep(for: .milliseconds(5)) }
+      #expect(pool.wakeUps > before, "round \(round): wake left the worker asleep")
+      #expect(try await settles(awake: 0), "round \(round): a woken worker with no step kept spinning")
+      let tally = Tally(3)
+      pool.wake()
+      pool.run(3) { tally.add($0) }
+      #expect((0..<3).map(tally.value) == [1, 1, 1])
+    }
+  }
 }
