@@ -42,6 +42,10 @@ final class WorkerPool: @unchecked Sendable {
   private var body: (@Sendable (Int) -> Void)? = nil
   /// The caller's count of steps (wrapping), the generation it publishes next.
   private var generation = 0
+  /// The workers' threads, for `steer`.
+  private let threads = Mutex<[pthread_t]>([])
+  /// The CPU the workers were last sent away from (written only by the pool's holder).
+  private var steeredFrom: Int32 = -1
   let workers: Int
 
   /// `workers` threads besides the caller's.
@@ -63,6 +67,9 @@ final class WorkerPool: @unchecked Sendable {
   /// Workers spinning or working now, not asleep.
   var workersAwake: Int { awake.load(ordering: .acquiring) }
 
+  /// The workers' threads (for tests: where they may run).
+  var workerThreads: [pthread_t] { threads.withLock { $0 } }
+
   /// How many times a worker has woken from sleep.
   var wakeUps: Int { risen.load(ordering: .acquiring) }
 
@@ -78,6 +85,7 @@ final class WorkerPool: @unchecked Sendable {
       return
     }
     defer { releasePool() }
+    steer()
     self.body = body
     generation = (generation + 1) & 0x7fff_ffff
     finished.store(0, ordering: .relaxed)
@@ -90,6 +98,19 @@ final class WorkerPool: @unchecked Sendable {
     }
     while finished.load(ordering: .acquiring) < count { dk_cpu_relax() }
     self.body = nil
+  }
+
+  /// Keeps the workers off the caller's CPU. Linux wakes a worker on the CPU of the thread that woke
+  /// it, and there the two took turns while the other core idled (`perf sched timehist`, `discern
+  /// serve` at 50 requests/s), so two threads ran at one thread's speed. A system call only when
+  /// the caller has moved to another CPU since the last time.
+  private func steer() {
+    let cpu = dk_current_cpu()
+    guard cpu >= 0, cpu != steeredFrom else { return }
+    let threads = self.threads.withLock { $0 }
+    guard threads.count == workers else { return }
+    steeredFrom = cpu
+    for thread in threads { _ = dk_thread_avoid_cpu(thread, cpu) }
   }
 
   /// Takes the pool for one caller's step, unless another caller has it.
@@ -121,6 +142,7 @@ final class WorkerPool: @unchecked Sendable {
   /// way sleeps again after `spinTime` if no step comes. Skipped while another caller holds the pool.
   func wake() {
     guard workers > 0, awake.load(ordering: .relaxed) < workers, claimPool() else { return }
+    steer()
     generation = (generation + 1) & 0x7fff_ffff
     // A step of no parts, marked as a wake-up so that a worker spins on rather than sleeps.
     claims.store(generation << 32 | Self.wakeMark, ordering: .releasing)
@@ -144,6 +166,7 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   private func work() {
+    threads.withLock { $0.append(pthread_self()) }
     awake.wrappingAdd(1, ordering: .relaxed)
     var seen = 0
     while !stopping.load(ordering: .acquiring) {

@@ -1,3 +1,4 @@
+import CDiscernKernels
 import Foundation
 import Synchronization
 import Testing
@@ -111,5 +112,28 @@ import Testing
       pool.run(3) { tally.add($0) }
       #expect((0..<3).map(tally.value) == [1, 1, 1])
     }
+  }
+
+  /// The workers are kept off the CPU of the thread that hands them a step (Linux woke them on that
+  /// CPU, where the two took turns while another core idled), and stay free to run anywhere else.
+  @Test(.enabled(if: dk_allowed_cpus() >= 2, "needs two CPUs"))
+  func workersAreSentOffTheCallersCPU() {
+    let pool = WorkerPool(workers: 1)
+    defer { pool.stop() }
+    for _ in 0..<1_000 where pool.workerThreads.isEmpty { usleep(1_000) }
+    let worker = pool.workerThreads[0]
+    for _ in 0..<20 {
+      pool.run(2) { _ in }
+      // The caller may have moved since; the workers follow on its next step, so read the CPU the
+      // step was handed from by stepping again right after reading it.
+      let cpu = dk_current_cpu()
+      pool.run(2) { _ in }
+      guard dk_current_cpu() == cpu else { continue }
+      #expect(dk_thread_may_run_on(worker, cpu) == 0, "the worker may still run on the caller's CPU \(cpu)")
+      let elsewhere = (0..<Int32(256)).filter { $0 != cpu && dk_thread_may_run_on(worker, $0) == 1 }
+      #expect(!elsewhere.isEmpty, "the worker may run nowhere")
+      return
+    }
+    Issue.record("the caller changed CPU at every step; nothing was checked")
   }
 }

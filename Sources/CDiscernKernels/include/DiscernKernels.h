@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,6 +19,19 @@ int dk_has_avx2(void);
 
 /// A spin-wait hint (PAUSE on x86): a spinning thread yields the core's shared resources.
 void dk_cpu_relax(void);
+
+/// The CPU the calling thread runs on now, or -1 where that cannot be known (threads.c).
+int dk_current_cpu(void);
+
+/// Lets `thread` run on every CPU this process may use except `cpu` (Linux); 0 on success, -1 when
+/// it cannot or there is no other CPU.
+int dk_thread_avoid_cpu(pthread_t thread, int cpu);
+
+/// 1 when `thread` may run on `cpu`, 0 when not, -1 when that cannot be known.
+int dk_thread_may_run_on(pthread_t thread, int cpu);
+
+/// How many CPUs this process may run on, or -1 where that cannot be known.
+int dk_allowed_cpus(void);
 
 /// GELU with erf, in place.
 void dk_gelu(float *x, size_t count);
