@@ -16,6 +16,15 @@ import Testing
     func value(_ index: Int) -> Int { counts.withLock { $0[index] } }
   }
 
+  /// Waits until `condition` holds, 15 s at most. Generous: in a full `swift test` on two cores a
+  /// thread can wait seconds for a turn (CI once saw a woken worker not run within a second); a
+  /// passing run returns within milliseconds.
+  func eventually(_ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(15)
+    while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+    return condition()
+  }
+
   @Test func everyPartOfEveryStepRunsOnceBeforeTheStepReturns() {
     let pool = WorkerPool(workers: 2)
     defer { pool.stop() }
@@ -78,8 +87,7 @@ import Testing
       if pass % 3 == 0 { try await Task.sleep(nanoseconds: UInt64(pass % 7) * WorkerPool.spinTime / 4) }
     }
     try await Task.sleep(nanoseconds: 4 * WorkerPool.spinTime)
-    for _ in 0..<100 where pool.workersAwake > 0 { try await Task.sleep(for: .milliseconds(5)) }
-    #expect(pool.workersAwake == 0)
+    #expect(try await eventually { pool.workersAwake == 0 })
   }
 
   /// `wake` (a request has arrived) gets a sleeping worker up before the pass's first step, and
@@ -87,10 +95,7 @@ import Testing
   @Test func wakeGetsASleepingWorkerUpAndItSleepsAgainWithoutAStep() async throws {
     let pool = WorkerPool(workers: 1)
     defer { pool.stop() }
-    func settles(awake: Int) async throws -> Bool {
-      for _ in 0..<200 where pool.workersAwake != awake { try await Task.sleep(for: .milliseconds(5)) }
-      return pool.workersAwake == awake
-    }
+    func settles(awake: Int) async throws -> Bool { try await eventually { pool.workersAwake == awake } }
     // The worker thread running first (a fresh one counts as asleep until it starts).
     let caller = pthread_self(), elsewhere = Tally(1)
     for _ in 0..<1_000 where elsewhere.value(0) == 0 {
@@ -104,8 +109,7 @@ import Testing
       #expect(try await settles(awake: 0), "round \(round): the worker did not fall asleep")
       let before = pool.wakeUps
       pool.wake()
-      for _ in 0..<200 where pool.wakeUps == before { try await Task.sleep(for: .milliseconds(5)) }
-      #expect(pool.wakeUps > before, "round \(round): wake left the worker asleep")
+      #expect(try await eventually { pool.wakeUps > before }, "round \(round): wake left the worker asleep")
       #expect(try await settles(awake: 0), "round \(round): a woken worker with no step kept spinning")
       let tally = Tally(3)
       pool.wake()
