@@ -408,8 +408,8 @@ async def c_open_loop(client, server, name, load, rate, seconds, timeout, max_co
 
 async def open_loop_step(args, server, name, rate, seconds, python_requests, c_load):
     """One open-loop step by the C client where it was built, else by this script's."""
-    if args.open_client:
-        return await c_open_loop(args.open_client, server, name, c_load, rate, seconds, args.timeout, args.max_connections)
+    if args.open_client_binary:
+        return await c_open_loop(args.open_client_binary, server, name, c_load, rate, seconds, args.timeout, args.max_connections)
     return await open_loop(server, name, python_requests, rate, seconds, args.timeout, args.max_connections)
 
 
@@ -746,8 +746,8 @@ def main():
           f"for serve and audit; closed-loop client: {args.client}")
     summary = {}
     with tempfile.TemporaryDirectory() as work:
-        args.open_client = build_open_client(work) if args.open_client == "c" else None
-        print(f"Open-loop client: {'Benchmarks/openloop/openloop.c (C, epoll, absolute timerfd, keep-alive' if args.open_client else 'this script (asyncio, keep-alive'}, "
+        args.open_client_binary = build_open_client(work) if args.open_client == "c" else None
+        print(f"Open-loop client: {'Benchmarks/openloop/openloop.c (C, epoll, absolute timerfd, keep-alive' if args.open_client_binary else 'this script (asyncio, keep-alive'}, "
               f"at most {args.max_connections} connections)")
         for variant in args.variants:
             asyncio.run(bench_variant(args, variant, texts, work, summary))

@@ -42,9 +42,13 @@ typedef struct {
 
 typedef struct {
   int64_t due, written, done;
-  const char *error;  // NULL while pending or when answered 200
+  const char *error;  // NULL while pending or when answered 200; "http" with `status` for another status
+  int status;
   int answered;
 } Outcome;
+
+// The epoll tag of the timer; a connection's tag is its index.
+#define TIMER_TAG UINT32_MAX
 
 static int64_t now_ns(void) {
   struct timespec t;
@@ -83,7 +87,7 @@ static Request *load_requests(const char *file, int port, const char *path, size
   return requests;
 }
 
-static int open_connection(int port, int epoll) {
+static int open_connection(int port, int epoll, uint32_t index) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -91,9 +95,22 @@ static int open_connection(int port, int epoll) {
   if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) { close(fd); return -1; }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct epoll_event event = {.events = EPOLLIN, .data.fd = fd};
+  struct epoll_event event = {.events = EPOLLIN, .data.u32 = index};
   epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
   return fd;
+}
+
+// Closes a connection that failed; it is never reused.
+static void drop(Connection *connection, int epoll) {
+  epoll_ctl(epoll, EPOLL_CTL_DEL, connection->fd, NULL);
+  close(connection->fd);
+  connection->fd = -1;
+}
+
+// A request that ends without an answer.
+static void fail(Outcome *outcome, const char *error) {
+  outcome->error = error;
+  outcome->answered = 1;
 }
 
 // The length of a whole response at the start of `buffer`, 0 while it is incomplete; its status.
@@ -109,18 +126,15 @@ static size_t complete_response(const char *buffer, size_t filled, int *status) 
   return filled >= head + body ? head + body : 0;
 }
 
-static void finish(Connection *connection, Outcome *outcomes, const char *error, int epoll) {
+// The request in flight on `connection` is over: answered (`error` NULL, or "http" with `status`) or failed.
+static void finish(Connection *connection, Outcome *outcomes, const char *error, int status, int epoll) {
   Outcome *outcome = &outcomes[connection->active];
   outcome->done = now_ns();
-  outcome->error = error;
-  outcome->answered = 1;
+  outcome->status = status;
+  fail(outcome, error);
   connection->active = -1;
   connection->filled = 0;
-  if (error) {  // a failed connection is closed, never reused
-    epoll_ctl(epoll, EPOLL_CTL_DEL, connection->fd, NULL);
-    close(connection->fd);
-    connection->fd = -1;
-  }
+  if (error) drop(connection, epoll);
 }
 
 int main(int argc, char **argv) {
@@ -159,7 +173,7 @@ int main(int argc, char **argv) {
 
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  struct epoll_event timer_event = {.events = EPOLLIN, .data.fd = timer};
+  struct epoll_event timer_event = {.events = EPOLLIN, .data.u32 = TIMER_TAG};
   epoll_ctl(epoll, EPOLL_CTL_ADD, timer, &timer_event);
 
   int64_t interval = (int64_t)(1e9 / rate), timeout_ns = (int64_t)(timeout * 1e9);
@@ -176,24 +190,20 @@ int main(int argc, char **argv) {
     int ready = epoll_wait(epoll, events, 64, 5);
     if (ready < 0 && errno != EINTR) { perror("epoll_wait"); return 2; }
     for (int e = 0; e < ready; e++) {
-      int fd = events[e].data.fd;
-      if (fd == timer) { uint64_t expirations; (void)!read(timer, &expirations, sizeof expirations); continue; }
-      Connection *connection = NULL;
-      for (int c = 0; c < connections_limit; c++) if (connections[c].fd == fd) { connection = &connections[c]; break; }
-      if (!connection) continue;
-      ssize_t got = read(fd, connection->buffer + connection->filled, sizeof connection->buffer - connection->filled);
+      uint32_t tag = events[e].data.u32;
+      if (tag == TIMER_TAG) { uint64_t expirations; (void)!read(timer, &expirations, sizeof expirations); continue; }
+      Connection *connection = &connections[tag];
+      if (connection->fd < 0) continue;
+      ssize_t got = read(connection->fd, connection->buffer + connection->filled, sizeof connection->buffer - connection->filled);
       if (got <= 0) {
-        if (connection->active >= 0) { finish(connection, outcomes, got == 0 ? "closed" : "reset", epoll); pending--; }
-        else { epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL); close(fd); connection->fd = -1; }
+        if (connection->active >= 0) { finish(connection, outcomes, got == 0 ? "closed" : "reset", 0, epoll); pending--; }
+        else drop(connection, epoll);
         continue;
       }
       connection->filled += (size_t)got;
       int status = 0;
       if (connection->active >= 0 && complete_response(connection->buffer, connection->filled, &status)) {
-        static char kinds[600][12];
-        const char *error = NULL;
-        if (status != 200) { snprintf(kinds[status % 600], 12, "http-%d", status); error = kinds[status % 600]; }
-        finish(connection, outcomes, error, epoll);
+        finish(connection, outcomes, status == 200 ? NULL : "http", status, epoll);
         pending--;
       }
     }
@@ -204,27 +214,23 @@ int main(int argc, char **argv) {
       for (int c = 0; c < connections_limit && !idle; c++) if (connections[c].fd >= 0 && connections[c].active < 0) idle = &connections[c];
       for (int c = 0; c < connections_limit && !idle; c++) {
         if (connections[c].fd < 0) {
-          connections[c].fd = open_connection(port, epoll);
-          if (connections[c].fd < 0) { outcomes[next].error = "refused"; outcomes[next].answered = 1; break; }
+          connections[c].fd = open_connection(port, epoll, (uint32_t)c);
+          if (connections[c].fd < 0) { fail(&outcomes[next], "refused"); break; }
           idle = &connections[c];
         }
       }
       if (outcomes[next].answered) { next++; continue; }
       if (!idle) {  // every connection busy: wait, and the wait counts in this request's latency
         if (now - outcomes[next].due <= timeout_ns) break;
-        outcomes[next].error = "timeout";
-        outcomes[next].answered = 1;
+        fail(&outcomes[next], "timeout");
         next++;
         continue;
       }
       const Request *request = &requests[next % (long)request_count];
       outcomes[next].written = now_ns();
       if (write(idle->fd, request->data, request->length) != (ssize_t)request->length) {
-        outcomes[next].error = "reset";
-        outcomes[next].answered = 1;
-        epoll_ctl(epoll, EPOLL_CTL_DEL, idle->fd, NULL);
-        close(idle->fd);
-        idle->fd = -1;
+        fail(&outcomes[next], "reset");
+        drop(idle, epoll);
       } else {
         idle->active = next;
         pending++;
@@ -234,7 +240,7 @@ int main(int argc, char **argv) {
     }
     for (int c = 0; c < connections_limit; c++) {
       if (connections[c].active >= 0 && now - outcomes[connections[c].active].due > timeout_ns) {
-        finish(&connections[c], outcomes, "timeout", epoll);
+        finish(&connections[c], outcomes, "timeout", 0, epoll);
         pending--;
       }
     }
@@ -242,7 +248,8 @@ int main(int argc, char **argv) {
 
   for (long i = 0; i < total; i++) {
     const Outcome *outcome = &outcomes[i];
-    if (outcome->error) printf("error %s\n", outcome->error);
+    if (outcome->status && outcome->error) printf("error http-%d\n", outcome->status);
+    else if (outcome->error) printf("error %s\n", outcome->error);
     else printf("ok %lld %lld %lld\n", (long long)(outcome->done - outcome->due), (long long)(outcome->done - outcome->written),
                 (long long)(outcome->written - outcome->due));
   }

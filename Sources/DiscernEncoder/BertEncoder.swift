@@ -467,7 +467,6 @@ public final class BertEncoder: @unchecked Sendable {
   /// gloss is read but never marked).
   /// Without a tagger it is `embed` with no spans (token offsets are only worked out for a tagger).
   public func read(_ texts: [String]) -> [EncoderReading] {
-    prepare()
     guard let tagger else { return embed(texts).map { EncoderReading(embedding: $0, spans: []) } }
     let tokens = texts.map { tokenizer.tokens(input($0)) }
     let (pooled, tagProbabilities) = forward(ids: tokens.map { $0.map(\.id) }, tagging: true)
@@ -478,8 +477,9 @@ public final class BertEncoder: @unchecked Sendable {
     }
   }
 
-  /// A forward pass is coming: wakes the threads that will share it, so that they are up by its
-  /// first step instead of being woken there (`WorkerPool.wake`). Costs nothing when they are awake.
+  /// A forward pass is coming (a service has a request in hand): wakes the threads that will share
+  /// it, so that they are up by its first step instead of being woken there (`WorkerPool.wake`).
+  /// `read` does not call it: its first step wakes them anyway, and a server calls it earlier.
   public func prepare() { pool?.wake() }
 
   /// Scratch memory for one batch, sized by its rows.
