@@ -129,7 +129,7 @@ extension Engine {
   ) -> [Decision] {
     var readings: [EncoderReading]? = nil
     if variant == .fused {
-      guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
+      guard encoder != nil else { preconditionFailure("a rules-only engine (loaded without an encoder) decides with variant .rulesOnly") }
       readings = given ?? read(texts)
     }
     return parallelParts(texts.count, threads: threads) { range in
@@ -150,13 +150,14 @@ extension Engine {
 
   /// The decision for one message whose encoder logits (one per head) are already known — nil for
   /// `.rulesOnly`. Reuse one matcher per thread.
-  /// `modelSpans` are the encoder's tagger's spans for this message, shown beside the rules' and
-  /// cited by the rationale.
+  /// `encoderLogits` and `modelSpans` (the encoder's tagger's spans, shown beside the rules' and
+  /// cited by the rationale) are the heads' and the tagger's reading of the message as `read` gives
+  /// it: of its core, when it has padding.
   ///
   /// A message with padding (`PaddedMessage`: runs of emoji, punctuation, whitespace, zero-width
   /// characters, a word or phrase repeated four times or more) is decided on its core, so padding
   /// cannot move the decision; its spans are shown on the message as written, and the rationale
-  /// says what was set aside. The encoder reads the core itself (padded messages are rare).
+  /// says what was set aside.
   public func decide(
     _ text: String, variant: Variant, encoderLogits: [Float]?, modelSpans: [TaggedSpan] = [], thresholds: [String: Double] = [:],
     matcher: PCRE2Matcher = PCRE2Matcher()
@@ -166,13 +167,9 @@ extension Engine {
       return decideAsWritten(
         text, variant: variant, encoderLogits: encoderLogits, modelSpans: modelSpans, thresholds: thresholds, matcher: matcher, scope: scope)
     }
-    var coreLogits: [Float]? = nil, coreSpans: [TaggedSpan] = []
-    if variant == .fused, let encoder {
-      let reading = read([padded.core])[0]
-      (coreLogits, coreSpans) = (heads.logits(reading.embedding), reading.spans)
-    }
     let core = decideAsWritten(
-      padded.core, variant: variant, encoderLogits: coreLogits, modelSpans: coreSpans, thresholds: thresholds, matcher: matcher, scope: scope)
+      padded.core, variant: variant, encoderLogits: encoderLogits, modelSpans: modelSpans, thresholds: thresholds, matcher: matcher,
+      scope: scope)
     let scalars = Array(text.unicodeScalars)
     // A range of the core, and its text, on the message as written.
     func asWritten(_ start: Int, _ end: Int) -> (range: Range<Int>, text: String) {
@@ -205,13 +202,19 @@ extension Engine {
     if variant == .fused { encoder?.prepare() }
   }
 
-  /// What the encoder reads of each message: the message with obfuscation undone, as the rules read
-  /// it — the encoder learned plain English, and "k!ll mys3lf" is mostly unknown word pieces to it —
-  /// with its tagger's spans put back on the message as written. Needs an engine with an encoder.
+  /// What the encoder reads of each message, as the rules read it: its core when it has padding
+  /// (`PaddedMessage`, what `decide` decides it on), with obfuscation undone — the encoder learned
+  /// plain English, and "k!ll mys3lf" is mostly unknown word pieces to it — and its tagger's spans
+  /// put back on that core (on the message as written when it has no padding). Needs an engine with
+  /// an encoder.
   public func read(_ texts: [String]) -> [EncoderReading] {
     guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) reads nothing") }
-    let undone = texts.map { Obfuscation.undo($0) }
-    let readings = encoder.read(zip(texts, undone).map { $1?.text ?? $0 })
+    let read = parallelMap(texts.count, threads: threads) { row in
+      let core = PaddedMessage.strip(texts[row])?.core ?? texts[row]
+      return (core: core, undone: Obfuscation.undo(core))
+    }
+    let undone = read.map(\.undone)
+    let readings = encoder.read(read.map { $0.undone?.text ?? $0.core })
     return zip(readings, undone).map { reading, undone in
       // Stand-ins are read one scalar for one; only joined letters move offsets.
       guard let removed = undone?.removed, !removed.isEmpty else { return reading }

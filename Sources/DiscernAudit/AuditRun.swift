@@ -49,7 +49,7 @@ public struct AuditConfiguration {
     self.resume = resume
     self.tiers = tiers
     self.sort = sort
-    self.batch = batch ?? (variant == .rulesOnly ? 256 : 64)
+    self.batch = batch ?? 256
     self.maxBytes = maxBytes
     self.progress = progress
   }

@@ -137,7 +137,7 @@ struct Auditor {
     // One encoder pass gives each message's embedding and its tagger's spans (none without a tagger).
     let readings = variant == .fused && engine.encoder != nil ? engine.read(texts) : nil
     let (format, variant, engine, selection) = (self.format, self.variant, self.engine, self.selection)
-    let parts = parallelParts(inputs.count, threads: threads) { range -> [Part] in
+    let parts = parallelParts(inputs.count, threads: threads, partsPerThread: 4) { range -> [Part] in
       let matcher = PCRE2Matcher()
       var part = Part()
       for index in range {

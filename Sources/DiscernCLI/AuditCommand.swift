@@ -67,7 +67,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "The records' order: 'input' (the default), or 'urgency': most urgent tier first, the input's order within a tier, error records last (all but the urgent records wait in temporary files until the input ends).")
   var sort: AuditSort = .input
 
-  @Option(help: "Messages per batch (default 64 with the encoder, 256 rules-only).")
+  @Option(help: "Messages per batch (default 256).")
   var batch: Int?
 
   @Option(help: "Longest message accepted, in bytes of UTF-8.")

@@ -29,6 +29,9 @@ public struct WordPieceTokenizer: Sendable {
   public let sepID: Int32
   public let unknownID: Int32
   public let padID: Int32
+  /// The longest vocabulary entry in scalars (with its `##`): no longer candidate can match, so
+  /// WordPiece never builds one (a 60-character URL tried 60 candidates per piece before).
+  let longestEntry: Int
   static let maxCharactersPerWord = 100
 
   public init(vocabularyPath path: String, maxLength: Int = 128) throws(TokenizerError) {
@@ -43,6 +46,7 @@ public struct WordPieceTokenizer: Sendable {
       return id
     }
     self.vocabulary = vocabulary
+    longestEntry = vocabulary.keys.reduce(0) { max($0, $1.unicodeScalars.count) }
     self.maxLength = max(2, maxLength)
     clsID = try id("[CLS]")
     sepID = try id("[SEP]")
@@ -98,20 +102,31 @@ public struct WordPieceTokenizer: Sendable {
   /// order of combining marks, which normalization drops.
   func normalizeWithOrigins(_ text: String) -> ([Unicode.Scalar], [Int]) {
     var out: [Unicode.Scalar] = [], origins: [Int] = []
+    out.reserveCapacity(text.utf8.count)
+    origins.reserveCapacity(text.utf8.count)
     for (index, scalar) in text.unicodeScalars.enumerated() {
-      if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
       func emit(_ s: Unicode.Scalar) {
         out.append(s)
         origins.append(index)
       }
+      // Most messages are mostly ASCII: its controls, whitespace and capitals without a lookup of
+      // Unicode properties (the same answers, checked scalar by scalar in the tests).
+      if scalar.isASCII {
+        let v = scalar.value
+        if v == 9 || v == 10 || v == 13 || v == 32 {
+          emit(" ")
+        } else if v >= 32 && v != 127 {
+          emit(v >= 65 && v <= 90 ? Unicode.Scalar(v + 32)! : scalar)
+        }
+        continue
+      }
+      if scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
       if Self.isWhitespace(scalar) {
         emit(" ")
       } else if Self.isCJK(scalar) {
         emit(" ")
         emit(scalar)
         emit(" ")
-      } else if scalar.isASCII {
-        emit(scalar.properties.isUppercase ? Unicode.Scalar(scalar.value + 32)! : scalar)
       } else {
         for part in String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars
         where part.properties.generalCategory != .nonspacingMark {
@@ -135,7 +150,7 @@ public struct WordPieceTokenizer: Sendable {
     var words: [ArraySlice<Unicode.Scalar>] = []
     var start: Int?
     for (i, scalar) in scalars.enumerated() {
-      if scalar.properties.isWhitespace {
+      if scalar.isASCII ? (9...13).contains(scalar.value) || scalar == " " : scalar.properties.isWhitespace {
         if let s = start { words.append(scalars[s..<i]) }
         start = nil
       } else if Self.isPunctuation(scalar) {
@@ -163,7 +178,7 @@ public struct WordPieceTokenizer: Sendable {
     var pieces: [(Int32, Range<Int>)] = []
     var start = word.startIndex
     while start < word.endIndex {
-      var end = word.endIndex
+      var end = min(word.endIndex, start + longestEntry)
       var found: Int32?
       while start < end {
         var candidate = start == word.startIndex ? "" : "##"

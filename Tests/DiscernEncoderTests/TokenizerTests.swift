@@ -1,4 +1,5 @@
 import DiscernEncoder
+import Foundation
 import Testing
 
 @Suite struct TokenizerTests {
@@ -43,6 +44,24 @@ import Testing
       return String(view)
     }
     #expect(pieces == ["·", "Héllo", ",", "WORLD", "😂", "un", "fo", "llo", "wing", "·"])
+  }
+
+  /// ASCII is cleaned without looking up Unicode properties; each of its 128 characters between two
+  /// letters must tokenize as the properties say, in Hugging Face's order: a control dropped (but
+  /// tab, newline and return, which are whitespace), whitespace a space, a capital lower-cased,
+  /// everything else kept.
+  @Test(.enabled(if: hasEncoder, "needs the encoder: run 'make model'"))
+  func everyASCIICharacterIsCleanedAsUnicodeSays() throws {
+    let tokenizer = try WordPieceTokenizer(vocabularyPath: encoderFolder + "/vocab.txt", maxLength: 128)
+    var wrong: [String] = []
+    for value in UInt32(0)..<128 {
+      let scalar = Unicode.Scalar(value)!
+      let control = value != 9 && value != 10 && value != 13 && scalar.properties.generalCategory == .control
+      let whitespace = !control && scalar.properties.isWhitespace
+      let cleaned = control ? "" : whitespace ? " " : scalar.properties.lowercaseMapping
+      if tokenizer.encode("a\(scalar)b") != tokenizer.encode("a\(cleaned)b") { wrong.append(String(format: "U+%04X", value)) }
+    }
+    #expect(wrong.isEmpty, "tokenized unlike their Unicode properties: \(wrong)")
   }
 
   @Test func aMissingVocabularySaysWhere() {

@@ -70,4 +70,20 @@ extension EngineTests {
     #expect(unflagged.isEmpty, "\(unflagged.count) unflagged:\n\(unflagged.prefix(20).joined(separator: "\n"))")
     #expect(wrongDirection.isEmpty, "harming_others flagged by padding alone:\n\(wrongDirection.prefix(20).joined(separator: "\n"))")
   }
+
+  /// The encoder reads a padded message's core, what the message is decided on, and nothing else:
+  /// an audit read the whole message in its batch and then the core again on its own, so 536 of
+  /// the keyword tweets' 11,436 messages were read twice.
+  @Test func theEncoderReadsAPaddedMessageAsItsCore() throws {
+    let engine = try engine()
+    let core = try #require(try seriousMessages().first)
+    let padded = Self.pad(core, Self.paddings[0], length: 240)
+    let readings = engine.read([padded, core])
+    #expect(readings[0].embedding == readings[1].embedding)
+    #expect(readings[0].spans == readings[1].spans)
+    let (decided, alone) = (engine.decide([padded])[0], engine.decide([core])[0])
+    for label in alone.labels {
+      #expect(decided.label(label.label)?.contributions.first { $0.feature == "encoder" } == label.contributions.first { $0.feature == "encoder" })
+    }
+  }
 }
