@@ -38,8 +38,8 @@ public enum LanguageScope {
 
   public static func read(_ text: String) -> ScopeReading {
     let words = readableWords(text)
-    let letters = words.joined().unicodeScalars.filter { $0.properties.isAlphabetic }
-    if letters.isEmpty {
+    let (letters, nonLatin) = letterCounts(words)
+    if letters == 0 {
       // Hashtags and emoji are read by the rules and the lexicon, though they name no language.
       if text.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) {
         return ScopeReading(scope: .supported, language: "und", languageName: "unknown", reason: "Only hashtags, mentions or links; read as English.")
@@ -51,11 +51,10 @@ public enum LanguageScope {
     }
     let readable = words.joined(separator: " ")
     let plain = detect(readable, hint: nil)
-    let nonLatin = letters.filter { !isLatin($0) }.count
-    if nonLatin * 2 > letters.count {
+    if nonLatin * 2 > letters {
       return ScopeReading(
         scope: .unsupportedLanguage, language: plain.code, languageName: plain.name,
-        reason: "Mostly letters of a script other than Latin (\(nonLatin) of \(letters.count)), read as \(plain.name) (\(plain.code)); Discern reads English only.")
+        reason: "Mostly letters of a script other than Latin (\(nonLatin) of \(letters)), read as \(plain.name) (\(plain.code)); Discern reads English only.")
     }
     let common = FunctionWords.count(words)
     // Slang-heavy English ("ngl im lowkey dead rn fr fr") reads to CLD2 as anything; a common English
@@ -80,9 +79,32 @@ public enum LanguageScope {
 
   /// The message's words without @mentions, links, #hashtags and retweet marks.
   static func readableWords(_ text: String) -> [String] {
-    text.split(whereSeparator: { $0.isWhitespace }).filter { word in
+    func readable(_ word: Substring) -> Bool {
       !(word.hasPrefix("@") || word.hasPrefix("#") || word.hasPrefix("http://") || word.hasPrefix("https://") || word.hasPrefix("www.") || word == "RT")
-    }.map(String.init)
+    }
+    // An ASCII message is split on its whitespace bytes (tab to carriage return, space), the
+    // characters Unicode calls whitespace there, without breaking it into grapheme clusters.
+    if text.utf8.allSatisfy({ $0 < 0x80 }) {
+      return text.utf8.split(whereSeparator: { $0 == 32 || (9...13).contains($0) }).map { Substring($0) }.filter(readable).map(String.init)
+    }
+    return text.split(whereSeparator: { $0.isWhitespace }).filter(readable).map(String.init)
+  }
+
+  /// The words' letters (Unicode's Alphabetic) and how many of them are outside the Latin script.
+  static func letterCounts(_ words: [String]) -> (letters: Int, nonLatin: Int) {
+    var letters = 0, nonLatin = 0
+    for word in words {
+      for scalar in word.unicodeScalars {
+        if scalar.isASCII {
+          let v = scalar.value | 0x20
+          if v >= 0x61 && v <= 0x7A { letters += 1 }
+        } else if scalar.properties.isAlphabetic {
+          letters += 1
+          if !isLatin(scalar) { nonLatin += 1 }
+        }
+      }
+    }
+    return (letters, nonLatin)
   }
 
   struct Guess {
@@ -161,6 +183,22 @@ enum FunctionWords {
     var lowered: [String] = []
     var foreign = false
     for word in words {
+      // ASCII: lower-cased and cut at anything but a letter or an apostrophe byte by byte, as the
+      // characters below are (an ASCII character is one byte and a letter only from a to z).
+      if word.utf8.allSatisfy({ $0 < 0x80 }) {
+        var start: Int? = nil
+        let bytes = Array(word.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        for (i, byte) in bytes.enumerated() {
+          if (byte >= 0x61 && byte <= 0x7A) || byte == 0x27 {
+            if start == nil { start = i }
+          } else if let first = start {
+            lowered.append(String(decoding: bytes[first..<i], as: UTF8.self))
+            start = nil
+          }
+        }
+        if let first = start { lowered.append(String(decoding: bytes[first...], as: UTF8.self)) }
+        continue
+      }
       var current = ""
       for character in word.lowercased() {
         let character: Character = character == "’" ? "'" : character
