@@ -528,19 +528,17 @@ public final class BertEncoder: @unchecked Sendable {
     guard min(threads, batch.count) > 1 else {
       // One thread, or one message whose steps the threads split: the passes in turn.
       let passes = Self.passes(batch.map(\.count), rows: chunkRows)
-      let results = PartResults(count: passes.count)
-      for (index, pass) in passes.enumerated() { results.store(index, forward(ids: Array(batch[pass]), threads: threads, tagging: tagging)) }
-      return results.joined
+      return Self.joined(passes.map { forward(ids: Array(batch[$0]), threads: threads, tagging: tagging) })
     }
     let total = batch.reduce(0) { $0 + $1.count }
     // At least one pass per thread when the batch is small, none longer than chunkRows.
     let passes = Self.passes(batch.map(\.count), rows: min(chunkRows, (total + threads - 1) / threads))
-    let results = PartResults(count: passes.count)
+    let results = Slots<(pooled: [[Float]], tags: [[[Float]]])>(count: passes.count)
     WorkerPool.run(passes.count, on: pool) { index in
       results.store(index, self.forward(ids: Array(batch[passes[index]]), threads: 1, tagging: tagging))
     }
     pool?.rest()
-    return results.joined
+    return Self.joined(results.values)
   }
 
   /// Rows (tokens) one forward pass takes at most, unless a single message is longer: past that a
@@ -576,12 +574,9 @@ public final class BertEncoder: @unchecked Sendable {
     var values: [T] { slots.map { $0! } }
   }
 
-  /// Each part's results, written by its own thread into its own slot.
-  private final class PartResults: @unchecked Sendable {
-    private var slots: [(pooled: [[Float]], tags: [[[Float]]])]
-    init(count: Int) { slots = Array(repeating: ([], []), count: count) }
-    func store(_ part: Int, _ result: (pooled: [[Float]], tags: [[[Float]]])) { slots.withUnsafeMutableBufferPointer { $0[part] = result } }
-    var joined: (pooled: [[Float]], tags: [[[Float]]]) { (slots.flatMap(\.pooled), slots.flatMap(\.tags)) }
+  /// The passes' results joined in order.
+  private static func joined(_ passes: [(pooled: [[Float]], tags: [[[Float]]])]) -> (pooled: [[Float]], tags: [[[Float]]]) {
+    (passes.flatMap(\.pooled), passes.flatMap(\.tags))
   }
 
   func forward(ids batch: [[Int32]], threads: Int, tagging: Bool, clock: StageClock? = nil) -> (pooled: [[Float]], tags: [[[Float]]]) {
