@@ -209,12 +209,12 @@ extension Engine {
   /// an encoder.
   public func read(_ texts: [String]) -> [EncoderReading] {
     guard let encoder else { preconditionFailure("a rules-only engine (loaded without an encoder) reads nothing") }
-    let read = parallelMap(texts.count, threads: threads) { row in
+    let cores = parallelMap(texts.count, threads: threads) { row in
       let core = PaddedMessage.strip(texts[row])?.core ?? texts[row]
       return (core: core, undone: Obfuscation.undo(core))
     }
-    let undone = read.map(\.undone)
-    let readings = encoder.read(read.map { $0.undone?.text ?? $0.core })
+    let undone = cores.map(\.undone)
+    let readings = encoder.read(cores.map { $0.undone?.text ?? $0.core })
     return zip(readings, undone).map { reading, undone in
       // Stand-ins are read one scalar for one; only joined letters move offsets.
       guard let removed = undone?.removed, !removed.isEmpty else { return reading }

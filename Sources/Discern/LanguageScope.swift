@@ -96,8 +96,7 @@ public enum LanguageScope {
     for word in words {
       for scalar in word.unicodeScalars {
         if scalar.isASCII {
-          let v = scalar.value | 0x20
-          if v >= 0x61 && v <= 0x7A { letters += 1 }
+          if Obfuscation.isLetter(UInt8(scalar.value)) { letters += 1 }
         } else if scalar.properties.isAlphabetic {
           letters += 1
           if !isLatin(scalar) { nonLatin += 1 }
@@ -184,19 +183,11 @@ enum FunctionWords {
     var foreign = false
     for word in words {
       // ASCII: lower-cased and cut at anything but a letter or an apostrophe byte by byte, as the
-      // characters below are (an ASCII character is one byte and a letter only from a to z).
+      // characters below are (an ASCII character is one byte, and a letter only from a to z).
       if word.utf8.allSatisfy({ $0 < 0x80 }) {
-        var start: Int? = nil
-        let bytes = Array(word.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
-        for (i, byte) in bytes.enumerated() {
-          if (byte >= 0x61 && byte <= 0x7A) || byte == 0x27 {
-            if start == nil { start = i }
-          } else if let first = start {
-            lowered.append(String(decoding: bytes[first..<i], as: UTF8.self))
-            start = nil
-          }
+        lowered += word.lowercased().utf8.split(whereSeparator: { !(Obfuscation.isLetter($0) || $0 == UInt8(ascii: "'")) }).map {
+          String(Substring($0))
         }
-        if let first = start { lowered.append(String(decoding: bytes[first...], as: UTF8.self)) }
         continue
       }
       var current = ""

@@ -480,6 +480,7 @@ public final class BertEncoder: @unchecked Sendable {
   /// `transform` of each text, in order, the texts shared between the encoder's threads: an audit
   /// that tokenized its batches on one thread left the other core idle for 7% of its time.
   func shared<T>(_ texts: [String], _ transform: @escaping @Sendable (String) -> T) -> [T] {
+    // Several parts per thread, taken as each finishes, so one that drew long texts is not left alone.
     let parts = min(texts.count, threads * 8)
     guard parts > 1 else { return texts.map(transform) }
     let results = Slots<T>(count: texts.count)

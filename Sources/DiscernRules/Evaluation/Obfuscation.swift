@@ -42,7 +42,8 @@ public enum Obfuscation {
   static let minimumLetters = 3
   static let minimumLettersBetweenSpaces = 4
 
-  @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+  /// An ASCII letter, either case.
+  @inline(__always) public static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
   @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
   @inline(__always) static func isStandIn(_ byte: UInt8) -> Bool { letterFor[Int(byte)] != 0 }
   /// Part of a word for the purpose of "is this letter on its own": letters, digits, stand-ins,
