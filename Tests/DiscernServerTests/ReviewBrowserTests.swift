@@ -152,7 +152,9 @@ func waitForListener(port: Int) async throws {
     defer { kill(driver.processIdentifier, SIGKILL) }
 
     try await waitForListener(port: driverPort)
-    try await TestClient.withClient(host: "127.0.0.1", port: driverPort) { client in
+    // A minute per WebDriver call, not the client's default 15 s: in CI's full run on two cores the
+    // server suites' sustained load ran beside it, and starting Chromium took longer than that once.
+    try await TestClient.withClient(host: "127.0.0.1", port: driverPort, configuration: .init(timeout: .seconds(60))) { client in
       let browser = try await WebDriver.start(client)
       do {
         try await browser.open("http://127.0.0.1:\(port)/review")
